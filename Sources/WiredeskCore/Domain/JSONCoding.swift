@@ -1,0 +1,54 @@
+import Foundation
+
+/// One JSON dialect for the whole system: RFC 3339 timestamps, camelCase keys as declared.
+public enum JSONCoding {
+    private static let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    private static let withoutFraction = Date.ISO8601FormatStyle()
+
+    public static func formatDate(_ date: Date) -> String {
+        withFraction.format(date)
+    }
+
+    /// RFC 3339 with or without fractional seconds, any offset.
+    public static func parseDate(_ text: String) -> Date? {
+        (try? withoutFraction.parse(text)) ?? (try? withFraction.parse(text))
+    }
+
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(formatDate(date))
+        }
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            let text = try c.decode(String.self)
+            guard let date = parseDate(text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: c, debugDescription: "not an RFC 3339 timestamp (e.g. 2026-01-07T09:30:00Z)")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    /// Decodes a request or file body, turning every decoding failure into a validation error
+    /// that names the field at fault.
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        do {
+            return try decoder().decode(type, from: data)
+        } catch let error as DecodingError {
+            throw WiredeskError.decoding(error)
+        }
+    }
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool = false) throws -> Data {
+        try encoder(pretty: pretty).encode(value)
+    }
+}

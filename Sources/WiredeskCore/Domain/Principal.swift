@@ -1,0 +1,34 @@
+import Foundation
+
+public enum Role: String, Codable, CaseIterable, Sendable {
+    /// Writes and submits their own drafts.
+    case reporter
+    /// Reviews, approves, publishes, corrects, kills.
+    case editor
+    /// A publishing script: may only publish what was approved.
+    case publisher
+    /// May do everything.
+    case admin
+    /// Reads everything, changes nothing.
+    case auditor
+}
+
+/// Where a change came from, as recorded in the audit trail.
+public enum ChangeSource: String, Codable, Sendable {
+    case cli, api, ingest
+}
+
+/// Who is acting, in which role, and through which door.
+public struct Principal: Sendable, Equatable {
+    public var name: String
+    public var role: Role
+    public var source: ChangeSource
+    public var requestID: String?
+
+    public init(name: String, role: Role, source: ChangeSource, requestID: String? = nil) {
+        self.name = name
+        self.role = role
+        self.source = source
+        self.requestID = requestID
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Length limits, in characters as a reader counts them. Generous for real copy, small enough
+/// that a runaway script cannot fill the database through one field.
+public enum Limits {
+    public static let headline = 300
+    public static let slug = 128
+    public static let standfirst = 1_000
+    public static let shortText = 200  // place, source, names, titles, photographer
+    public static let creditline = 500
+    public static let copyright = 500
+    public static let keyword = 100
+    public static let keywords = 50
+    public static let ednote = 5_000
+    public static let blockText = 20_000
+    public static let bodyBlocks = 2_000
+    public static let pictures = 100
+    public static let caption = 2_000
+    public static let altText = 1_000
+    public static let uri = 2_048
+    public static let reason = 2_000
+}
+
+extension StoryContent {
+    /// Every rule a story must meet in any state; the workflow adds more before it moves on.
+    public func validate() throws {
+        var v = Validator()
+        v.line(headline, "headline", max: Limits.headline)
+        v.line(slug, "slug", max: Limits.slug)
+        if let slug, !slug.isEmpty, !slug.unicodeScalars.allSatisfy(Self.slugScalars.contains) {
+            v.fail("slug", "use letters, digits, '-', '_' and '.' only (no spaces)")
+        }
+        v.text(standfirst, "standfirst", max: Limits.standfirst)
+        if let dateline {
+            v.line(dateline.place, "dateline.place", max: Limits.shortText)
+            if let date = dateline.date, !Self.isCalendarDate(date) {
+                v.fail("dateline.date", "expected a calendar date YYYY-MM-DD")
+            }
+        }
+        v.line(source, "source", max: Limits.shortText)
+        for (i, byline) in bylines.enumerated() {
+            v.line(byline.name, "bylines[\(i)].name", max: Limits.shortText)
+            v.line(byline.title, "bylines[\(i)].title", max: Limits.shortText)
+        }
+        v.line(creditline, "creditline", max: Limits.creditline)
+        v.line(copyright, "copyright", max: Limits.copyright)
+        if let language, !Self.isLanguageTag(language) {
+            v.fail("language", "expected a BCP 47 language tag such as en, de or pt-BR")
+        }
+        if let urgency, !(1...9).contains(urgency) {
+            v.fail("urgency", "expected 1 (most urgent) to 9")
+        }
+        v.count(keywords, "keywords", max: Limits.keywords)
+        for (i, keyword) in keywords.enumerated() {
+            v.line(keyword, "keywords[\(i)]", max: Limits.keyword)
+        }
+        v.text(ednote, "ednote", max: Limits.ednote)
+        v.count(body, "body", max: Limits.bodyBlocks)
+        for (i, block) in body.enumerated() {
+            switch block.kind {
+            case .paragraph: v.text(block.text, "body[\(i)].text", max: Limits.blockText)
+            case .crosshead: v.line(block.text, "body[\(i)].text", max: Limits.headline)
+            }
+        }
+        v.count(pictures, "pictures", max: Limits.pictures)
+        for (i, picture) in pictures.enumerated() {
+            v.text(picture.caption, "pictures[\(i)].caption", max: Limits.caption)
+            v.line(picture.creditline, "pictures[\(i)].creditline", max: Limits.creditline)
+            v.text(picture.altText, "pictures[\(i)].altText", max: Limits.altText)
+            v.line(picture.photographer, "pictures[\(i)].photographer", max: Limits.shortText)
+            v.line(picture.uri, "pictures[\(i)].uri", max: Limits.uri)
+            if let uri = picture.uri, URL(string: uri)?.scheme == nil {
+                v.fail("pictures[\(i)].uri", "expected an absolute URI")
+            }
+        }
+        try v.finish()
+    }
+
+    private static let slugScalars: CharacterSet = .alphanumerics.union(CharacterSet(charactersIn: "-_."))
+
+    static func isCalendarDate(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month), day >= 1
+        else { return false }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= days[month - 1]
+    }
+
+    static func isLanguageTag(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard let primary = parts.first, (2...3).contains(primary.count),
+            primary.allSatisfy({ $0.isASCII && $0.isLetter })
+        else { return false }
+        return parts.dropFirst().allSatisfy { part in
+            (1...8).contains(part.count) && part.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        }
+    }
+}
+
+/// Collects field errors so that one answer names every problem, not just the first.
+struct Validator {
+    private(set) var errors: [WiredeskError.FieldError] = []
+
+    mutating func fail(_ field: String, _ message: String) {
+        errors.append(.init(field: field, message: message))
+    }
+
+    /// Single-line text: no line breaks or control characters.
+    mutating func line(_ value: String?, _ field: String, max: Int) {
+        check(value, field, max: max, allowNewlines: false)
+    }
+
+    /// Running text: line breaks and tabs allowed, other control characters not.
+    mutating func text(_ value: String?, _ field: String, max: Int) {
+        check(value, field, max: max, allowNewlines: true)
+    }
+
+    mutating func count<T>(_ items: [T], _ field: String, max: Int) {
+        if items.count > max { fail(field, "at most \(max) items (got \(items.count))") }
+    }
+
+    private mutating func check(_ value: String?, _ field: String, max: Int, allowNewlines: Bool) {
+        guard let value else { return }
+        if value.allSatisfy(\.isWhitespace) {
+            fail(field, "must not be empty (leave the field out instead)")
+            return
+        }
+        if value.count > max {
+            fail(field, "at most \(max) characters (got \(value.count))")
+        }
+        let badScalar = value.unicodeScalars.first { scalar in
+            guard scalar.properties.generalCategory == .control else { return false }
+            return !(allowNewlines && (scalar == "\n" || scalar == "\t" || scalar == "\r"))
+        }
+        if let badScalar {
+            var code = String(badScalar.value, radix: 16, uppercase: true)
+            while code.count < 4 { code = "0" + code }
+            fail(field, "control character U+\(code) is not allowed")
+        }
+    }
+
+    func finish() throws {
+        if !errors.isEmpty { throw WiredeskError.invalid(errors) }
+    }
+}

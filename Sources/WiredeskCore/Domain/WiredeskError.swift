@@ -1,0 +1,103 @@
+import Foundation
+
+/// Every error a caller can act on. The API turns `kind` into an HTTP status and a problem
+/// type; the CLI into an exit code. Anything else is an internal error and is never shown.
+public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// Input is malformed or breaks a limit.
+        case validation
+        case notFound = "not-found"
+        /// The write named a version that is no longer current.
+        case conflict
+        /// The acting user's role may not do this.
+        case forbidden
+        /// The story's state does not allow this.
+        case invalidTransition = "invalid-transition"
+        /// The story is not ready for this (a headline, a credit, a note is missing).
+        case unmetRequirement = "unmet-requirement"
+        /// Publishing before the embargo lifts.
+        case embargo
+        case unauthenticated
+        /// The database is unreachable.
+        case unavailable
+    }
+
+    public struct FieldError: Equatable, Sendable, Codable {
+        public var field: String
+        public var message: String
+        public init(field: String, message: String) {
+            self.field = field
+            self.message = message
+        }
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The workflow or permission rule that refused, e.g. `approve.picture-credit`.
+    public var rule: String?
+    public var fields: [FieldError]
+    public var currentVersion: Int?
+
+    public init(
+        _ kind: Kind, _ message: String, rule: String? = nil, fields: [FieldError] = [],
+        currentVersion: Int? = nil
+    ) {
+        self.kind = kind
+        self.message = message
+        self.rule = rule
+        self.fields = fields
+        self.currentVersion = currentVersion
+    }
+
+    public var description: String {
+        var text = message
+        if let rule { text += " [rule \(rule)]" }
+        return text
+    }
+
+    public static func invalid(_ fields: [FieldError]) -> WiredeskError {
+        let summary = fields.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        return WiredeskError(.validation, summary, fields: fields)
+    }
+
+    public static func invalid(field: String, _ message: String) -> WiredeskError {
+        invalid([FieldError(field: field, message: message)])
+    }
+
+    public static func storyNotFound(_ id: UUID) -> WiredeskError {
+        WiredeskError(.notFound, "story \(id.uuidString.lowercased()) not found")
+    }
+
+    public static func staleVersion(expected: Int, current: Int) -> WiredeskError {
+        WiredeskError(
+            .conflict, "version \(expected) is stale: the story is at version \(current); reload and retry",
+            currentVersion: current)
+    }
+
+    static func decoding(_ error: DecodingError) -> WiredeskError {
+        switch error {
+        case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            return invalid(field: "", "malformed JSON")
+        case .dataCorrupted(let context):
+            return invalid(field: fieldPath(context.codingPath), context.debugDescription)
+        case .keyNotFound(let key, let context):
+            return invalid(field: fieldPath(context.codingPath + [key]), "required field is missing")
+        case .typeMismatch(let type, let context):
+            return invalid(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type))")
+        case .valueNotFound(let type, let context):
+            return invalid(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type)), found null")
+        @unknown default:
+            return invalid(field: "", "malformed JSON")
+        }
+    }
+
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        default:
+            String(describing: type).hasPrefix("Array") ? "an array" : "an object"
+        }
+    }
+}
