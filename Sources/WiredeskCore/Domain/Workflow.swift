@@ -1,0 +1,171 @@
+import Foundation
+
+public enum StoryState: String, Codable, CaseIterable, Sendable {
+    case draft
+    case inReview = "in_review"
+    case approved, published, spiked, killed
+}
+
+public enum Transition: String, Codable, CaseIterable, Sendable {
+    case submit
+    case requestChanges = "request_changes"
+    case approve, publish, correct, kill, spike, unspike
+}
+
+/// What a transition needs besides the right state and role. Each has a name, used in the rule
+/// that refuses (`approve.picture-credit`).
+public enum Requirement: String, Sendable {
+    case headline
+    case body
+    case reason
+    case credit
+    case pictureCredit = "picture-credit"
+    case embargoLifted = "embargo"
+    case contentChange = "content-change"
+    case correctionNote = "correction-note"
+    case killNotice = "kill-notice"
+}
+
+public struct TransitionRule: Sendable {
+    public var from: Set<StoryState>
+    public var to: StoryState
+    public var roles: Set<Role>
+    public var requires: [Requirement]
+}
+
+/// The editorial workflow: the one table every change goes through, from the CLI, the API and
+/// ingest alike.
+public enum Workflow {
+    public static let rules: [Transition: TransitionRule] = [
+        .submit: .init(from: [.draft], to: .inReview, roles: [.reporter, .editor], requires: [.headline, .body]),
+        .requestChanges: .init(from: [.inReview], to: .draft, roles: [.editor], requires: [.reason]),
+        .approve: .init(from: [.inReview], to: .approved, roles: [.editor], requires: [.credit, .pictureCredit]),
+        .publish: .init(from: [.approved], to: .published, roles: [.editor, .publisher], requires: [.embargoLifted]),
+        .correct: .init(from: [.published], to: .published, roles: [.editor], requires: [.contentChange, .correctionNote]),
+        .kill: .init(from: [.published], to: .killed, roles: [.editor], requires: [.killNotice]),
+        .spike: .init(from: [.draft, .inReview], to: .spiked, roles: [.editor], requires: []),
+        .unspike: .init(from: [.spiked], to: .draft, roles: [.editor], requires: []),
+    ]
+
+    /// Who may change content in each state, and the state the story is in afterwards: an
+    /// approval is for the text that was read, so editing approved copy sends it back to review.
+    /// Published copy changes only through `correct`.
+    public static let edits: [StoryState: (roles: Set<Role>, to: StoryState)] = [
+        .draft: ([.reporter, .editor], .draft),
+        .inReview: ([.editor], .inReview),
+        .approved: ([.editor], .inReview),
+    ]
+
+    public static let creators: Set<Role> = [.reporter, .editor]
+
+    // MARK: Checks
+
+    public static func checkCreate(by principal: Principal) throws {
+        try checkRole(principal, in: creators, rule: "create.role", doing: "create stories")
+    }
+
+    /// Returns the state the story moves to when its content is edited.
+    public static func checkEdit(_ story: Story, by principal: Principal) throws -> StoryState {
+        guard let edit = edits[story.state] else {
+            let hint = story.state == .published ? "; use the correct transition with a correction note" : ""
+            throw WiredeskError(
+                .invalidTransition, "a \(story.state.rawValue) story cannot be edited\(hint)", rule: "edit.state")
+        }
+        try checkRole(principal, in: edit.roles, rule: "edit.role", doing: "edit \(story.state.rawValue) stories")
+        try checkOwnDraft(story, by: principal, rule: "edit.own-drafts", doing: "edit")
+        return edit.to
+    }
+
+    /// What a transition is about to produce, for the requirement checks.
+    public struct Proposal: Sendable {
+        public var story: Story
+        public var content: StoryContent
+        public var reason: String?
+        public var now: Date
+
+        public init(story: Story, content: StoryContent, reason: String?, now: Date) {
+            self.story = story
+            self.content = content
+            self.reason = reason
+            self.now = now
+        }
+    }
+
+    /// Refuses the transition, naming the rule, unless state, role and requirements all allow it.
+    /// Returns the target state.
+    public static func check(_ transition: Transition, _ proposal: Proposal, by principal: Principal) throws -> StoryState {
+        let rule = rules[transition]!
+        let name = transition.rawValue
+        let story = proposal.story
+        try checkRole(principal, in: rule.roles, rule: "\(name).role", doing: name)
+        guard rule.from.contains(story.state) else {
+            let allowed = rule.from.map(\.rawValue).sorted().joined(separator: " or ")
+            throw WiredeskError(
+                .invalidTransition,
+                "\(name) is not allowed from \(story.state.rawValue) (only from \(allowed))",
+                rule: "\(name).state")
+        }
+        if transition == .submit {
+            try checkOwnDraft(story, by: principal, rule: "submit.own-drafts", doing: "submit")
+        }
+        for requirement in rule.requires {
+            if let problem = unmet(requirement, proposal) {
+                let kind: WiredeskError.Kind = requirement == .embargoLifted ? .embargo : .unmetRequirement
+                throw WiredeskError(kind, "\(name) refused: \(problem)", rule: "\(name).\(requirement.rawValue)")
+            }
+        }
+        return rule.to
+    }
+
+    /// Why the proposal fails the requirement, or nil when it meets it.
+    static func unmet(_ requirement: Requirement, _ p: Proposal) -> String? {
+        let content = p.content
+        switch requirement {
+        case .headline:
+            return content.headline == nil ? "the story has no headline" : nil
+        case .body:
+            return content.body.contains { $0.kind == .paragraph } ? nil : "the story has no body text"
+        case .reason:
+            return hasText(p.reason) ? nil : "a reason is required"
+        case .correctionNote:
+            return hasText(p.reason) ? nil : "a correction note is required (the reason)"
+        case .killNotice:
+            return hasText(p.reason) ? nil : "a kill notice is required (the reason)"
+        case .credit:
+            return content.bylines.isEmpty && content.source == nil ? "the story needs a byline or a source credit" : nil
+        case .pictureCredit:
+            guard let i = content.pictures.firstIndex(where: { $0.caption == nil || $0.creditline == nil }) else {
+                return nil
+            }
+            let missing = content.pictures[i].caption == nil ? "caption" : "creditline"
+            return "picture \(i + 1) has no \(missing)"
+        case .embargoLifted:
+            guard let embargo = content.embargo, p.now < embargo else { return nil }
+            return "embargoed until \(JSONCoding.formatDate(embargo))"
+        case .contentChange:
+            return content == p.story.content ? "a correction must change the content" : nil
+        }
+    }
+
+    private static func hasText(_ text: String?) -> Bool {
+        guard let text else { return false }
+        return !text.allSatisfy(\.isWhitespace)
+    }
+
+    private static func checkRole(_ principal: Principal, in roles: Set<Role>, rule: String, doing what: String) throws {
+        guard principal.role == .admin || roles.contains(principal.role) else {
+            let allowed = roles.map(\.rawValue).sorted().joined(separator: ", ")
+            throw WiredeskError(
+                .forbidden,
+                "\(principal.name) is \(principal.role.rawValue); only \(allowed) or admin may \(what)",
+                rule: rule)
+        }
+    }
+
+    /// Reporters work on their own copy only.
+    private static func checkOwnDraft(_ story: Story, by principal: Principal, rule: String, doing what: String) throws {
+        guard principal.role == .reporter, story.createdBy != principal.name else { return }
+        throw WiredeskError(
+            .forbidden, "reporters may \(what) only their own drafts; this one is \(story.createdBy)'s", rule: rule)
+    }
+}
