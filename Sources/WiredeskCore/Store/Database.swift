@@ -1,0 +1,177 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Where the database is, from a libpq-style URL:
+/// `postgres://user:password@host:port/database?sslmode=disable` (or `?host=/socket/dir`).
+public struct DatabaseURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var socketDirectory: String?
+    public var username: String
+    public var password: String?
+    public var database: String
+    public var requireTLS: Bool
+
+    /// The private cluster that `scripts/pg` runs.
+    public static func privateCluster(port: Int = defaultPort) -> DatabaseURL {
+        DatabaseURL(
+            host: "127.0.0.1", port: port, socketDirectory: nil, username: "wiredesk", password: nil,
+            database: "wiredesk", requireTLS: false)
+    }
+
+    public static let defaultPort = 54329
+
+    /// `DATABASE_URL` when set, else the private cluster on `WIREDESK_PG_PORT` (default 54329).
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> DatabaseURL {
+        if let url = env["DATABASE_URL"], !url.isEmpty {
+            return try DatabaseURL(parsing: url)
+        }
+        if let text = env["WIREDESK_PG_PORT"], !text.isEmpty {
+            guard let port = Int(text), (1...65535).contains(port) else {
+                throw WiredeskError.invalid(field: "WIREDESK_PG_PORT", "expected a port number, got \(text)")
+            }
+            return .privateCluster(port: port)
+        }
+        return .privateCluster()
+    }
+
+    public init(
+        host: String, port: Int, socketDirectory: String?, username: String, password: String?,
+        database: String, requireTLS: Bool
+    ) {
+        self.host = host
+        self.port = port
+        self.socketDirectory = socketDirectory
+        self.username = username
+        self.password = password
+        self.database = database
+        self.requireTLS = requireTLS
+    }
+
+    public init(parsing text: String) throws {
+        func bad(_ why: String) -> WiredeskError {
+            WiredeskError.invalid(field: "DATABASE_URL", "\(why) (expected postgres://user[:password]@host[:port]/database)")
+        }
+        guard let url = URLComponents(string: text), let scheme = url.scheme,
+            scheme == "postgres" || scheme == "postgresql"
+        else { throw bad("not a postgres:// URL") }
+        let query = Dictionary((url.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
+        socketDirectory = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        host = url.host.flatMap { $0.isEmpty ? nil : $0 } ?? query["host"] ?? "127.0.0.1"
+        port = url.port ?? query["port"].flatMap(Int.init) ?? 5432
+        guard let user = url.user, !user.isEmpty else { throw bad("no user name") }
+        username = user
+        password = url.password
+        database = String(url.path.drop(while: { $0 == "/" }))
+        if database.isEmpty { database = username }
+        switch query["sslmode"] ?? "disable" {
+        case "disable", "allow", "prefer": requireTLS = false
+        case "require", "verify-ca", "verify-full": requireTLS = true
+        case let mode: throw bad("unknown sslmode \(mode)")
+        }
+    }
+
+    /// The URL itself, password included, for handing to another process.
+    public var connectionString: String {
+        var url = URLComponents()
+        url.scheme = "postgres"
+        url.user = username
+        url.password = password
+        url.host = host
+        url.port = port
+        url.path = "/\(database)"
+        var query: [URLQueryItem] = []
+        if let socketDirectory { query.append(URLQueryItem(name: "host", value: socketDirectory)) }
+        if requireTLS { query.append(URLQueryItem(name: "sslmode", value: "require")) }
+        url.queryItems = query.isEmpty ? nil : query
+        return url.string ?? redacted
+    }
+
+    /// The same place without the password, for messages and logs.
+    public var redacted: String {
+        let place = socketDirectory.map { "?host=\($0)" } ?? ""
+        return "postgres://\(username)@\(host):\(port)/\(database)\(place)"
+    }
+
+    public func clientConfiguration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+        var config: PostgresClient.Configuration
+        if let socketDirectory {
+            config = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password,
+                database: database)
+        } else {
+            config = .init(
+                host: host, port: port, username: username, password: password, database: database,
+                tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        }
+        config.options.maximumConnections = maximumConnections
+        config.options.connectTimeout = .seconds(5)
+        return config
+    }
+}
+
+extension DatabaseURL {
+    /// Connects once, outside any pool, so that a command-line tool can say at once that the
+    /// database is down or refuses it, instead of waiting on a pool that keeps retrying.
+    public func checkReachable(logger: Logger) async throws {
+        var config: PostgresConnection.Configuration
+        if let socketDirectory {
+            config = .init(
+                unixSocketPath: "\(socketDirectory)/.s.PGSQL.\(port)", username: username, password: password,
+                database: database)
+        } else {
+            let tls: PostgresConnection.Configuration.TLS =
+                requireTLS ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable
+            config = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
+        }
+        config.options.connectTimeout = .seconds(5)
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+        } catch let error as PSQLError where error.code == .server {
+            let message = error.serverInfo?[.message] ?? "refused"
+            throw WiredeskError(.unavailable, "the database at \(redacted) refused the connection: \(message)")
+        } catch {
+            throw WiredeskError(
+                .unavailable,
+                "cannot reach the database at \(redacted); start it with scripts/pg start or set DATABASE_URL")
+        }
+        try? await connection.close()
+    }
+}
+
+/// Maps failures from postgres-nio to what a caller can act on: our own errors pass through,
+/// an unreachable database becomes `unavailable`, anything else stays internal.
+func databaseErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PostgresTransactionError {
+        if let inner = error.closureError { throw translate(inner) }
+        throw translate(error.beginError ?? error.commitError ?? error)
+    } catch {
+        throw translate(error)
+    }
+}
+
+private func translate(_ error: any Error) -> any Error {
+    guard let error = error as? PSQLError else { return error }
+    switch error.code {
+    case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .uncleanShutdown,
+        .sslUnsupported, .failedToAddSSLHandler:
+        return WiredeskError(.unavailable, "the database is unavailable")
+    case .server:
+        // 57P01..57P03: the server is shutting down or starting up; 08xxx: connection failures.
+        let state = error.serverInfo?[.sqlState] ?? ""
+        if state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300" {
+            return WiredeskError(.unavailable, "the database is unavailable")
+        }
+        return error
+    default:
+        return error
+    }
+}
+
+extension PSQLError {
+    var sqlState: String? { serverInfo?[.sqlState] }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A full snapshot of a story's content after one content change, with what that change did.
+public struct Revision: Encodable, Equatable, Sendable {
+    public var storyId: UUID
+    /// 1, 2, 3… per story, one per content change.
+    public var number: Int
+    /// The story version this content became.
+    public var version: Int
+    public var state: StoryState
+    public var content: StoryContent
+    public var diff: [FieldChange]
+    public var createdAt: Date
+    public var createdBy: String
+}
+
+extension Revision {
+    enum CodingKeys: String, CodingKey {
+        case storyId, number, version, state, content, diff, createdAt, createdBy
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(storyId.uuidString.lowercased(), forKey: .storyId)
+        try c.encode(number, forKey: .number)
+        try c.encode(version, forKey: .version)
+        try c.encode(state, forKey: .state)
+        try c.encode(content, forKey: .content)
+        try c.encode(diff, forKey: .diff)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(createdBy, forKey: .createdBy)
+    }
+}
+
+/// Stored in `revisions`, append-only like the audit trail.
+public enum Revisions {
+    static func append(
+        _ story: Story, diff: [FieldChange], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let content = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
+            SELECT \(story.id), COALESCE(max(number), 0) + 1, \(story.version), \(story.state.rawValue),
+                   \(content)::jsonb, \(diffText)::jsonb, \(story.updatedAt), \(story.updatedBy)
+            FROM revisions WHERE story_id = \(story.id)
+            """,
+            logger: logger)
+    }
+
+    public static func list(of storyID: UUID, client: PostgresClient, logger: Logger) async throws -> [Revision] {
+        try await fetch(storyID, number: nil, client: client, logger: logger)
+    }
+
+    public static func revision(
+        _ number: Int, of storyID: UUID, client: PostgresClient, logger: Logger
+    ) async throws -> Revision {
+        guard let revision = try await fetch(storyID, number: number, client: client, logger: logger).first else {
+            throw WiredeskError(.notFound, "story \(storyID.uuidString.lowercased()) has no revision \(number)")
+        }
+        return revision
+    }
+
+    /// What changed from revision `a` to revision `b` (either order).
+    public static func diff(
+        _ a: Int, _ b: Int, of storyID: UUID, client: PostgresClient, logger: Logger
+    ) async throws -> [FieldChange] {
+        let old = try await revision(a, of: storyID, client: client, logger: logger)
+        let new = try await revision(b, of: storyID, client: client, logger: logger)
+        return FieldDiff.between(try JSONValue(encoding: old.content), try JSONValue(encoding: new.content))
+    }
+
+    private static func fetch(
+        _ storyID: UUID, number: Int?, client: PostgresClient, logger: Logger
+    ) async throws -> [Revision] {
+        try await databaseErrors {
+            let rows = try await client.query(
+                """
+                SELECT number, version, state, content::text, diff::text, created_at, created_by
+                FROM revisions WHERE story_id = \(storyID) AND (\(number)::int IS NULL OR number = \(number))
+                ORDER BY number
+                """,
+                logger: logger)
+            var revisions: [Revision] = []
+            let decoder = JSONCoding.decoder()
+            for try await (number, version, state, content, diff, createdAt, createdBy) in rows.decode(
+                (Int, Int, String, String, String, Date, String).self)
+            {
+                revisions.append(
+                    Revision(
+                        storyId: storyID, number: number, version: version, state: StoryState(rawValue: state) ?? .draft,
+                        content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
+                        diff: try decoder.decode([FieldChange].self, from: Data(diff.utf8)),
+                        createdAt: createdAt, createdBy: createdBy))
+            }
+            return revisions
+        }
+    }
+}
