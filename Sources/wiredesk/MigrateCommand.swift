@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WiredeskCore
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Apply pending migrations from migrations/ (or $WIREDESK_MIGRATIONS).")
+
+    @Flag(help: "List applied and pending migrations; change nothing.")
+    var status = false
+
+    @Option(help: "The migrations directory.")
+    var directory: String?
+
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let directory = self.directory.map { URL(fileURLWithPath: $0) } ?? Migrator.defaultDirectory()
+        let status = self.status
+        try await database.run { client, logger in
+            let migrator = try Migrator(client: client, directory: directory)
+            if status {
+                for entry in try await migrator.status(logger: logger) {
+                    let when = entry.appliedAt.map { "applied \(JSONCoding.formatDate($0))" } ?? "pending"
+                    print("\(entry.migration.name)  \(when)")
+                }
+            } else {
+                let applied = try await migrator.migrate(logger: logger)
+                if applied.isEmpty {
+                    print("schema is up to date (\(migrator.migrations.count) migrations applied)")
+                }
+                for migration in applied {
+                    print("applied \(migration.name)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Hummingbird
+import WiredeskAPI
+import WiredeskCore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the HTTP API until SIGTERM or SIGINT.")
+
+    @Option(help: "Address to listen on.")
+    var host = ProcessInfo.processInfo.environment["WIREDESK_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on.")
+    var port = Int(ProcessInfo.processInfo.environment["WIREDESK_PORT"] ?? "") ?? 8080
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        var logger = Logger(label: "wiredesk")
+        logger.logLevel = logLevel
+        do {
+            let settings = ServerSettings(host: host, port: port, database: try DatabaseURL.fromEnvironment())
+            logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
+            try await buildApplication(settings, logger: logger).runService()
+        } catch {
+            throw Console.report(error, json: false)
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PostgresNIO
+import WiredeskCore
+
+extension StoryState: ExpressibleByArgument {}
+extension Transition: ExpressibleByArgument {}
+
+/// `--as USER` and `--json`, which every story command takes.
+struct StoryActor: ParsableArguments {
+    @Option(name: .customLong("as"), help: "The user acting; recorded in the audit trail.")
+    var user: String
+
+    @Flag(help: "Machine-readable JSON output (errors too, on stderr).")
+    var json = false
+
+    func principal(_ client: PostgresClient, logger: Logger) async throws -> Principal {
+        try await UserStore(client: client).principal(named: user, source: .cli, logger: logger)
+    }
+}
+
+struct StoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "story", abstract: "Create, edit, move and read stories.",
+        subcommands: [Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a draft from a story document (JSON).")
+        @Option(help: "The story document; - reads stdin.") var file: String
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (file, actor) = (file, actor)
+            try await database.run(json: actor.json) { client, logger in
+                let content = try JSONCoding.decode(StoryContent.self, from: try Console.readJSON(file))
+                let principal = try await actor.principal(client, logger: logger)
+                let story = try await StoryStore(client: client).create(content, by: principal, logger: logger)
+                try StoryOutput.story(story, json: actor.json)
+            }
+        }
+    }
+
+    struct Edit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Edit content with a JSON merge patch (null removes a field).")
+        @Argument var id: String
+        @Option(help: "The patch; - reads stdin.") var file: String
+        @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (file, ifVersion, actor) = (file, ifVersion, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                let patch = try JSONCoding.decode(JSONValue.self, from: try Console.readJSON(file))
+                let principal = try await actor.principal(client, logger: logger)
+                let story = try await StoryStore(client: client).edit(
+                    id, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
+                try StoryOutput.story(story, json: actor.json)
+            }
+        }
+    }
+
+    struct TransitionCmd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "transition",
+            abstract: "Move a story: submit, request_changes, approve, publish, correct, kill, spike, unspike.")
+        @Argument var id: String
+        @Argument var transition: Transition
+        @Option(help: "Why; required for request_changes, and the note for correct and kill.") var reason: String?
+        @Option(help: "The content patch a correction carries; - reads stdin.") var file: String?
+        @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (transition, reason, file, ifVersion, actor) = (transition, reason, file, ifVersion, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                let patch = try file.map { try JSONCoding.decode(JSONValue.self, from: try Console.readJSON($0)) }
+                let principal = try await actor.principal(client, logger: logger)
+                let story = try await StoryStore(client: client).transition(
+                    id, transition, reason: reason, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
+                try StoryOutput.story(story, json: actor.json)
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a story.")
+        @Argument var id: String
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let actor = actor
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                _ = try await actor.principal(client, logger: logger)
+                try StoryOutput.story(try await StoryStore(client: client).story(id, logger: logger), json: actor.json)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List stories, newest first.")
+        @Option(help: "Only stories in this state.") var state: StoryState?
+        @Option(help: "At most this many (1-500).") var limit = 50
+        @Option(help: "Continue after this cursor (printed at the end of a full page).") var cursor: String?
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (state, limit, cursor, actor) = (state, limit, cursor, actor)
+            try await database.run(json: actor.json) { client, logger in
+                _ = try await actor.principal(client, logger: logger)
+                let after = try cursor.map(StoryStore.Cursor.init(token:))
+                let page = try await StoryStore(client: client).list(state: state, after: after, limit: limit, logger: logger)
+                if actor.json {
+                    struct Page: Encodable { var stories: [Story]; var nextCursor: String? }
+                    return try Console.printJSON(Page(stories: page.stories, nextCursor: page.next?.token))
+                }
+                for story in page.stories {
+                    print(StoryOutput.summary(story))
+                }
+                if let next = page.next { print("more: --cursor \(next.token)") }
+            }
+        }
+    }
+
+    struct History: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Every change to a story: who, when, what, why.")
+        @Argument var id: String
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let actor = actor
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                _ = try await actor.principal(client, logger: logger)
+                _ = try await StoryStore(client: client).story(id, logger: logger)
+                var events: [AuditEvent] = []
+                var before: Int64?
+                repeat {
+                    let page = try await AuditLog.history(of: id, before: before, limit: 500, client: client, logger: logger)
+                    events += page
+                    before = page.count == 500 ? page.last?.id : nil
+                } while before != nil
+                events.reverse()
+                if actor.json { return try Console.printJSON(events) }
+                for event in events { print(StoryOutput.event(event)) }
+            }
+        }
+    }
+
+    struct Revisions: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A story's content revisions, or one in full.")
+        @Argument var id: String
+        @Argument(help: "Show this revision in full.") var number: Int?
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (number, actor) = (number, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                _ = try await actor.principal(client, logger: logger)
+                if let number {
+                    let revision = try await WiredeskCore.Revisions.revision(number, of: id, client: client, logger: logger)
+                    return try Console.printJSON(revision)
+                }
+                let revisions = try await WiredeskCore.Revisions.list(of: id, client: client, logger: logger)
+                if actor.json { return try Console.printJSON(revisions) }
+                for r in revisions {
+                    let fields = r.diff.map(\.field).joined(separator: ", ")
+                    print("r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)")
+                }
+            }
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "The whole audit trail in order, user and token changes included.")
+    @Option(help: "Only events after this id.") var after: Int64 = 0
+    @Option(help: "At most this many.") var limit = 1000
+    @Flag(help: "Machine-readable JSON output.") var json = false
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let (after, limit, json) = (after, limit, json)
+        try await database.run(json: json) { client, logger in
+            let events = try await AuditLog.events(after: after, limit: limit, client: client, logger: logger)
+            if json { return try Console.printJSON(events) }
+            for event in events { print(StoryOutput.event(event)) }
+        }
+    }
+}

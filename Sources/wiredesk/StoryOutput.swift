@@ -1,0 +1,91 @@
+import Foundation
+import WiredeskCore
+
+/// How stories and events read on a terminal.
+enum StoryOutput {
+    static func story(_ story: Story, json: Bool) throws {
+        if json { return try Console.printJSON(story) }
+        print(render(story))
+    }
+
+    static func summary(_ story: Story) -> String {
+        let headline = story.content.headline ?? "(no headline)"
+        return "\(story.id.uuidString.lowercased())  \(pad(story.state.rawValue, 9))  v\(pad("\(story.version)", 4)) \(headline)"
+    }
+
+    static func render(_ story: Story) -> String {
+        let c = story.content
+        var lines: [String] = []
+        lines.append(c.headline ?? "(no headline)")
+        if let standfirst = c.standfirst { lines.append(standfirst) }
+        lines.append("")
+        lines.append("id         \(story.id.uuidString.lowercased())")
+        lines.append("state      \(story.state.rawValue), version \(story.version)")
+        if let slug = c.slug { lines.append("slug       \(slug)") }
+        if let dateline = c.dateline {
+            lines.append("dateline   \([dateline.place, dateline.date].compactMap { $0 }.joined(separator: ", "))")
+        }
+        if let source = c.source { lines.append("source     \(source)") }
+        for byline in c.bylines {
+            lines.append("byline     \([byline.name, byline.title].compactMap { $0 }.joined(separator: ", "))")
+        }
+        if let creditline = c.creditline { lines.append("credit     \(creditline)") }
+        if let copyright = c.copyright { lines.append("copyright  \(copyright)") }
+        if let language = c.language { lines.append("language   \(language)") }
+        if let urgency = c.urgency { lines.append("urgency    \(urgency)") }
+        if !c.keywords.isEmpty { lines.append("keywords   \(c.keywords.joined(separator: ", "))") }
+        if let embargo = c.embargo { lines.append("embargo    \(JSONCoding.formatDate(embargo))") }
+        if let ednote = c.ednote { lines.append("ednote     \(ednote)") }
+        lines.append("created    \(JSONCoding.formatDate(story.createdAt)) by \(story.createdBy)")
+        lines.append("updated    \(JSONCoding.formatDate(story.updatedAt)) by \(story.updatedBy)")
+        if let publishedAt = story.publishedAt { lines.append("published  \(JSONCoding.formatDate(publishedAt))") }
+        for correction in story.corrections {
+            lines.append("correction v\(correction.version) \(JSONCoding.formatDate(correction.at)): \(correction.note)")
+        }
+        if let killNotice = story.killNotice { lines.append("KILLED     \(killNotice)") }
+        lines.append("")
+        for block in c.body {
+            switch block.kind {
+            case .paragraph: lines.append(block.text)
+            case .crosshead: lines.append("## \(block.text)")
+            }
+        }
+        for (i, picture) in c.pictures.enumerated() {
+            lines.append("")
+            lines.append("[picture \(i + 1)] \(picture.caption ?? "(no caption)")")
+            lines.append("  credit: \(picture.creditline ?? "(none)")")
+            if let altText = picture.altText { lines.append("  alt: \(altText)") }
+            if let photographer = picture.photographer { lines.append("  photographer: \(photographer)") }
+            if let uri = picture.uri { lines.append("  uri: \(uri)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func event(_ e: AuditEvent) -> String {
+        var line = "\(JSONCoding.formatDate(e.at))  #\(e.id)"
+        if let version = e.version { line += "  v\(version)" }
+        line += "  \(pad(e.action, 15)) \(e.actor) (\(e.actorRole.rawValue), \(e.source.rawValue))"
+        switch (e.fromState, e.toState) {
+        case let (from?, to?) where from != to: line += "  \(from.rawValue) → \(to.rawValue)"
+        case let (nil, to?): line += "  → \(to.rawValue)"
+        case let (_, to?): line += "  (\(to.rawValue))"
+        default: break
+        }
+        if let subject = e.subject { line += "  [\(subject)]" }
+        if let storyId = e.storyId, e.action.hasPrefix("user.") || e.action.hasPrefix("token.") {
+            line += "  story \(storyId.uuidString.lowercased())"
+        }
+        if let reason = e.reason { line += "\n      reason: \(reason)" }
+        if let diff = e.diff, !diff.isEmpty {
+            let fields = diff.map(\.field)
+            let shown = fields.prefix(8).joined(separator: ", ")
+            line += "\n      changed: \(shown)\(fields.count > 8 ? " and \(fields.count - 8) more" : "")"
+        }
+        if let requestId = e.requestId { line += "\n      request: \(requestId)" }
+        return line
+    }
+
+    private static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+}

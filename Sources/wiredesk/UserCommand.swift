@@ -1,0 +1,146 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WiredeskCore
+
+extension Role: ExpressibleByArgument {}
+
+/// `--as USER` for admin commands: without it the actor is the console operator.
+struct AdminActor: ParsableArguments {
+    @Option(name: .customLong("as"), help: "The admin user acting (default: the console operator).")
+    var user: String?
+
+    @Flag(help: "Machine-readable JSON output.")
+    var json = false
+
+    func principal(_ users: UserStore, logger: Logger) async throws -> Principal {
+        guard let user else { return UserStore.console }
+        return try await users.principal(named: user, source: .cli, logger: logger)
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a user with a role.")
+        @Argument(help: "User name: a-z, 0-9, '.', '_', '-'.") var name: String
+        @Option(help: "reporter, editor, publisher, admin or auditor.") var role: Role
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, role, actor) = (name, role, actor)
+            try await database.run(json: actor.json) { client, logger in
+                let users = UserStore(client: client)
+                let user = try await users.add(name, role: role, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { try Console.printJSON(user) } else { print("added \(user.name) (\(user.role.rawValue))") }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @Flag(help: "Machine-readable JSON output.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let json = json
+            try await database.run(json: json) { client, logger in
+                let users = try await UserStore(client: client).list(logger: logger)
+                if json { return try Console.printJSON(users) }
+                for user in users {
+                    let status = user.disabledAt.map { "disabled \(JSONCoding.formatDate($0))" } ?? "active"
+                    print("\(user.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(user.role.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status)")
+                }
+            }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Disable a user: their tokens stop working at once.")
+        @Argument var name: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, actor) = (name, actor)
+            try await database.run(json: actor.json) { client, logger in
+                let users = UserStore(client: client)
+                let user = try await users.disable(name, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { try Console.printJSON(user) } else { print("disabled \(user.name)") }
+            }
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, Revoke.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and never stored.")
+        @Argument(help: "The user the token acts as.") var user: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (user, actor) = (user, actor)
+            try await database.run(json: actor.json) { client, logger in
+                let users = UserStore(client: client)
+                let (token, info) = try await users.createToken(
+                    for: user, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json {
+                    try Console.printJSON(["token": token, "id": info.id.uuidString.lowercased(), "user": info.user])
+                } else {
+                    print(token)
+                    Console.printError("token \(info.id.uuidString.lowercased()) for \(info.user); it will not be shown again")
+                }
+            }
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token by its id.")
+        @Argument(help: "The token id printed when it was created (see `token list`).") var id: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let actor = actor
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { client, logger in
+                let users = UserStore(client: client)
+                let token = try await users.revokeToken(id, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { try Console.printJSON(token) } else { print("revoked token \(token.id.uuidString.lowercased()) of \(token.user)") }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (ids only; tokens are not stored).")
+        @Argument(help: "Only this user's tokens.") var user: String?
+        @Flag(help: "Machine-readable JSON output.") var json = false
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (user, json) = (user, json)
+            try await database.run(json: json) { client, logger in
+                let tokens = try await UserStore(client: client).tokens(of: user, logger: logger)
+                if json { return try Console.printJSON(tokens) }
+                for token in tokens {
+                    let status = token.revokedAt.map { "revoked \(JSONCoding.formatDate($0))" } ?? "active"
+                    print("\(token.id.uuidString.lowercased())  \(token.user.padding(toLength: 20, withPad: " ", startingAt: 0)) created \(JSONCoding.formatDate(token.createdAt))  \(status)")
+                }
+            }
+        }
+    }
+}
+
+func parseID(_ text: String, json: Bool) throws -> UUID {
+    guard let id = UUID(uuidString: text) else {
+        throw Console.report(WiredeskError.invalid(field: "id", "\(text) is not a UUID"), json: json)
+    }
+    return id
+}
