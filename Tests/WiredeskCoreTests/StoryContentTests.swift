@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import WiredeskTestSupport
+
+@testable import WiredeskCore
+
+@Suite struct StoryContentTests {
+    @Test func almatyDocumentDecodesWithEveryField() throws {
+        let story = try Newsroom.almaty()
+        #expect(story.headline == "Fresh violence in Almaty as Russia sends paratroopers to Kazakhstan")
+        #expect(story.dateline == Dateline(place: "ALMATY", date: "2022-01-07"))
+        #expect(story.source == "Reuters")
+        #expect(story.language == "en")
+        #expect(story.urgency == 3)
+        #expect(story.keywords == ["Kazakhstan", "Russia", "protests", "CSTO"])
+        #expect(story.body.filter { $0.kind == .crosshead }.map(\.text) == ["ATTACK ON OUR CITIZENS", "LOOTERS CAME IN"])
+        #expect(story.body.count == 28)
+        #expect(story.pictures.first?.creditline == "Interior Ministry of Kazakhstan/ via REUTERS")
+        #expect(story.pictures.first?.altText == "Demonstrators and law enforcement officers clash in a street in Aktobe")
+        try story.validate()
+    }
+
+    @Test func unknownFieldsAreRefusedWithTheirPath() throws {
+        let cases: [(String, String)] = [
+            (#"{"headline": "A", "headlines": "B"}"#, "headlines"),
+            (#"{"pictures": [{"caption": "c", "creditLine": "x"}]}"#, "pictures[0].creditLine"),
+            (#"{"dateline": {"place": "ALMATY", "country": "KZ"}}"#, "dateline.country"),
+            (#"{"body": [{"kind": "paragraph", "text": "t", "style": "bold"}]}"#, "body[0].style"),
+        ]
+        for (json, field) in cases {
+            let error = try #require(throws: WiredeskError.self) {
+                try JSONCoding.decode(StoryContent.self, from: Data(json.utf8))
+            }
+            #expect(error.kind == .validation)
+            #expect(error.fields.first?.field == field)
+            #expect(error.fields.first?.message == "unknown field")
+        }
+    }
+
+    @Test func wrongTypesAndMalformedJSONNameTheProblem() throws {
+        let wrongType = try #require(throws: WiredeskError.self) {
+            try JSONCoding.decode(StoryContent.self, from: Data(#"{"urgency": "high"}"#.utf8))
+        }
+        #expect(wrongType.fields.first?.field == "urgency")
+        #expect(wrongType.fields.first?.message == "expected a number")
+
+        let badKind = try #require(throws: WiredeskError.self) {
+            try JSONCoding.decode(StoryContent.self, from: Data(#"{"body": [{"kind": "heading", "text": "x"}]}"#.utf8))
+        }
+        #expect(badKind.fields.first?.field == "body[0].kind")
+
+        let malformed = try #require(throws: WiredeskError.self) {
+            try JSONCoding.decode(StoryContent.self, from: Data(#"{"headline": "#.utf8))
+        }
+        #expect(malformed.message.contains("malformed JSON"))
+
+        let badDate = try #require(throws: WiredeskError.self) {
+            try JSONCoding.decode(StoryContent.self, from: Data(#"{"embargo": "tomorrow"}"#.utf8))
+        }
+        #expect(badDate.fields.first?.field == "embargo")
+    }
+
+    @Test func textIsKeptExactlyAsGiven() throws {
+        let text = "«Ça ira» — “quoted” ‘single’ – dash… Zürich 東京 مرحبا 👩🏽‍💻 e\u{301}"
+        let json = try JSONCoding.encode(["headline": text])
+        let content = try JSONCoding.decode(StoryContent.self, from: json)
+        #expect(Array(content.headline!.unicodeScalars) == Array(text.unicodeScalars))
+        let roundTrip = try JSONCoding.decode(StoryContent.self, from: try JSONCoding.encode(content))
+        #expect(Array(roundTrip.headline!.unicodeScalars) == Array(text.unicodeScalars))
+    }
+
+    @Test func validationNamesEveryFieldAtFault() throws {
+        var content = try Newsroom.almaty()
+        content.headline = String(repeating: "x", count: Limits.headline + 1)
+        content.slug = "has spaces"
+        content.language = "english!"
+        content.urgency = 10
+        content.dateline = Dateline(place: "ALMATY", date: "2022-02-30")
+        content.pictures[0].uri = "not a uri"
+        content.keywords = ["ok", "  "]
+        content.body[0].text = "tab\tand bell\u{7}"
+        content.standfirst = "line\nbreak is fine in running text"
+        let error = try #require(throws: WiredeskError.self) { try content.validate() }
+        #expect(error.kind == .validation)
+        #expect(
+            Set(error.fields.map(\.field)) == [
+                "headline", "slug", "language", "urgency", "dateline.date", "pictures[0].uri", "keywords[1]",
+                "body[0].text",
+            ])
+        #expect(error.fields.first { $0.field == "body[0].text" }?.message == "control character U+0007 is not allowed")
+        #expect(error.fields.first { $0.field == "headline" }?.message == "at most 300 characters (got 301)")
+    }
+
+    @Test func headlineLimitCountsCharactersNotBytes() throws {
+        var content = StoryContent()
+        content.headline = String(repeating: "é", count: Limits.headline)  // 600 bytes, 300 characters
+        try content.validate()
+        content.headline = "Breaking\nnews"
+        #expect(throws: WiredeskError.self) { try content.validate() }
+    }
+
+    @Test func languageTagsAndDates() {
+        for tag in ["en", "de", "pt-BR", "zh-Hant-TW", "sr-Latn"] { #expect(StoryContent.isLanguageTag(tag), "\(tag)") }
+        for tag in ["", "e", "english", "en_GB", "en-", "1n"] { #expect(!StoryContent.isLanguageTag(tag), "\(tag)") }
+        for date in ["2022-01-07", "2024-02-29"] { #expect(StoryContent.isCalendarDate(date)) }
+        for date in ["2023-02-29", "2022-13-01", "2022-1-7", "07.01.2022", "2022-01-07T00:00:00Z"] {
+            #expect(!StoryContent.isCalendarDate(date), "\(date)")
+        }
+    }
+
+    @Test func mergePatchFollowsRFC7386() throws {
+        let content = try Newsroom.almaty()
+        let patched = try content.applying(
+            .object([
+                "headline": .string("New headline"),
+                "creditline": .null,
+                "dateline": .object(["date": .string("2022-01-08")]),
+            ]))
+        #expect(patched.headline == "New headline")
+        #expect(patched.creditline == nil)
+        #expect(patched.dateline == Dateline(place: "ALMATY", date: "2022-01-08"))
+        #expect(patched.body == content.body)
+
+        let serverField = try #require(throws: WiredeskError.self) {
+            try content.applying(.object(["state": .string("published")]))
+        }
+        #expect(serverField.fields.first?.field == "state")
+        #expect(throws: WiredeskError.self) { try content.applying(.array([])) }
+        #expect(throws: WiredeskError.self) { try content.applying(.object(["urgency": .number(12)])) }
+    }
+
+    @Test func fieldDiffNamesChangedFields() throws {
+        var new = try Newsroom.almaty()
+        let old = new
+        new.body[3].text = "Changed."
+        new.headline = nil
+        new.pictures[0].creditline = "REUTERS"
+        new.keywords.append("Tokayev")
+        let diff = FieldDiff.between(try JSONValue(encoding: old), try JSONValue(encoding: new))
+        #expect(diff.map(\.field) == ["body[3].text", "headline", "keywords", "pictures[0].creditline"])
+        #expect(diff[0].to == .string("Changed."))
+        #expect(diff[1].to == nil)
+        #expect(FieldDiff.between(try JSONValue(encoding: old), try JSONValue(encoding: old)).isEmpty)
+    }
+}

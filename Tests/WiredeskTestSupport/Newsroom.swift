@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import PostgresNIO
+import WiredeskCore
+
+/// A migrated database with the services over it and one user of every role.
+public struct Newsroom: Sendable {
+    public let client: PostgresClient
+    public let url: DatabaseURL
+    public let stories: StoryStore
+    public let users: UserStore
+    public var logger: Logger { TestDatabase.logger }
+
+    public let reporter = Principal(name: "rita", role: .reporter, source: .cli)
+    public let otherReporter = Principal(name: "ravi", role: .reporter, source: .cli)
+    public let editor = Principal(name: "ed", role: .editor, source: .cli)
+    public let publisher = Principal(name: "pat", role: .publisher, source: .cli)
+    public let admin = Principal(name: "ada", role: .admin, source: .cli)
+    public let auditor = Principal(name: "aud", role: .auditor, source: .cli)
+
+    public var everyone: [Principal] { [reporter, otherReporter, editor, publisher, admin, auditor] }
+
+    /// Runs `body` against a fresh newsroom, dropped afterwards.
+    public static func with<T: Sendable>(_ body: @Sendable (Newsroom) async throws -> T) async throws -> T {
+        try await TestDatabase.withMigratedDatabase { client, url in
+            let newsroom = Newsroom(client: client, url: url)
+            for principal in newsroom.everyone {
+                _ = try await newsroom.users.add(principal.name, role: principal.role, by: UserStore.console, logger: newsroom.logger)
+            }
+            return try await body(newsroom)
+        }
+    }
+
+    init(client: PostgresClient, url: DatabaseURL) {
+        self.client = client
+        self.url = url
+        self.stories = StoryStore(client: client)
+        self.users = UserStore(client: client)
+    }
+
+    /// The Almaty story document from the fixtures.
+    public static func almaty() throws -> StoryContent {
+        try JSONCoding.decode(StoryContent.self, from: try TestDatabase.fixture("almaty.json"))
+    }
+
+    /// A story created by `by` (the reporter by default), then moved through `transitions`
+    /// by the editor (or publisher, for publish).
+    public func story(
+        _ content: StoryContent? = nil, by: Principal? = nil, through transitions: [Transition] = []
+    ) async throws -> Story {
+        var story = try await stories.create(content ?? Self.almaty(), by: by ?? reporter, logger: logger)
+        for transition in transitions {
+            let reason: String? =
+                switch transition {
+                case .requestChanges: "needs a second source"
+                case .kill: "Legal: withdraw this story"
+                case .correct: "Corrects the number of arrests"
+                default: nil
+                }
+            let patch: JSONValue? = transition == .correct ? .object(["standfirst": .string("Corrected \(story.version)")]) : nil
+            story = try await stories.transition(
+                story.id, transition, reason: reason, patch: patch, ifVersion: story.version, by: editor, logger: logger)
+        }
+        return story
+    }
+
+    /// Every audit event about one story, oldest first.
+    public func events(of id: UUID) async throws -> [AuditEvent] {
+        try await AuditLog.history(of: id, limit: 10_000, client: client, logger: logger).reversed()
+    }
+
+    /// A scalar count from SQL, for assertions on what the database holds.
+    public func count(_ query: PostgresQuery) async throws -> Int {
+        for try await count in try await client.query(query, logger: logger).decode(Int.self) {
+            return count
+        }
+        return 0
+    }
+}

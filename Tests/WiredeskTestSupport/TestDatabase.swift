@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+import PostgresNIO
+import WiredeskCore
+
+/// Each test gets a database of its own, created from a template that was migrated once per test
+/// process. The server is the throwaway cluster `scripts/test` starts and names in
+/// `WIREDESK_TEST_DATABASE_URL` (a superuser URL).
+public enum TestDatabase {
+    public static let logger: Logger = {
+        var logger = Logger(label: "wiredesk-test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    public static var serverURL: DatabaseURL {
+        get throws {
+            guard let text = ProcessInfo.processInfo.environment["WIREDESK_TEST_DATABASE_URL"] else {
+                throw TestSetupError("WIREDESK_TEST_DATABASE_URL is not set: run the tests with scripts/test")
+            }
+            return try DatabaseURL(parsing: text)
+        }
+    }
+
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let migrationsDirectory = repositoryRoot.appendingPathComponent("migrations")
+    public static let fixturesDirectory = repositoryRoot.appendingPathComponent("Tests/Fixtures")
+
+    public static func fixture(_ name: String) throws -> Data {
+        try Data(contentsOf: fixturesDirectory.appendingPathComponent(name))
+    }
+
+    /// Runs `body` with a client on a new, empty database (no migrations), dropped afterwards.
+    public static func withEmptyDatabase<T: Sendable>(
+        _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
+    ) async throws -> T {
+        let name = try await Registry.shared.createDatabase(template: nil)
+        return try await using(name, body)
+    }
+
+    /// Runs `body` with a client on a new, migrated database, dropped afterwards.
+    public static func withMigratedDatabase<T: Sendable>(
+        _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
+    ) async throws -> T {
+        let template = try await Registry.shared.template()
+        let name = try await Registry.shared.createDatabase(template: template)
+        return try await using(name, body)
+    }
+
+    private static func using<T: Sendable>(
+        _ name: String, _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
+    ) async throws -> T {
+        var target = try serverURL
+        target.database = name
+        let url = target
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await withClient(url) { client in try await body(client, url) })
+        } catch {
+            result = .failure(error)
+        }
+        try? await Registry.shared.drop(name)
+        return try result.get()
+    }
+
+    /// Runs `body` with a running pool on `url`, shut down afterwards.
+    public static func withClient<T: Sendable>(
+        _ url: DatabaseURL, maximumConnections: Int = 20, _ body: @Sendable (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
+            group.addTask { await client.run() }
+            defer { group.cancelAll() }
+            return try await body(client)
+        }
+    }
+
+    /// Creates and drops databases through one connection to the server's `postgres` database.
+    actor Registry {
+        static let shared = Registry()
+        private var templateName: String?
+
+        func template() async throws -> String {
+            if let templateName { return templateName }
+            let name = try await createDatabase(template: nil)
+            var url = try serverURL
+            url.database = name
+            _ = try await withClient(url) { client in
+                try await Migrator(client: client, directory: migrationsDirectory).migrate(logger: logger)
+            }
+            templateName = name
+            return name
+        }
+
+        func createDatabase(template: String?) async throws -> String {
+            let name = "wd_test_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+            let from = template.map { " TEMPLATE \($0)" } ?? ""
+            try await admin { client in
+                try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)\(from)"), logger: logger)
+            }
+            return name
+        }
+
+        func drop(_ name: String) async throws {
+            try await admin { client in
+                try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
+            }
+        }
+
+        private func admin(_ body: @Sendable (PostgresClient) async throws -> Void) async throws {
+            try await withClient(try serverURL, maximumConnections: 1, body)
+        }
+    }
+}
+
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
