@@ -17,16 +17,16 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Runs `body` with a connection pool to the configured database, reporting any error as one
     /// line on stderr (JSON with `--json`) and a non-zero exit.
-    func run<T: Sendable>(json: Bool = false, _ body: @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+    func run<T: Sendable>(json: Bool = false, _ body: @Sendable (Database, Logger) async throws -> T) async throws -> T {
         let logger = self.logger
         do {
             let url = try DatabaseURL.fromEnvironment()
             try await url.checkReachable(logger: logger)
-            let client = PostgresClient(configuration: url.clientConfiguration(maximumConnections: 4), backgroundLogger: logger)
+            let database = Database(url: url, maximumConnections: 4, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
-                group.addTask { await client.run() }
+                group.addTask { await database.client.run() }
                 defer { group.cancelAll() }
-                return try await body(client, logger)
+                return try await body(database, logger)
             }
         } catch {
             throw Console.report(error, json: json)
@@ -37,7 +37,7 @@ struct DatabaseOptions: ParsableArguments {
 enum Console {
     static func exitCode(for kind: WiredeskError.Kind) -> Int32 {
         switch kind {
-        case .validation: 2
+        case .malformed, .validation: 2
         case .notFound: 3
         case .conflict: 4
         case .forbidden, .unauthenticated: 5
@@ -58,9 +58,11 @@ enum Console {
             if let rule = known?.rule { object["rule"] = .string(rule) }
             if let version = known?.currentVersion { object["currentVersion"] = .number(Double(version)) }
             if let fields = known?.fields, !fields.isEmpty {
-                object["fields"] = .array(fields.map { .object(["field": .string($0.field), "message": .string($0.message)]) })
+                object["fields"] = .array(
+                    fields.map { .object(["field": .string($0.field), "message": .string($0.message)]) })
             }
-            let line = (try? JSONCoding.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let line =
+                (try? JSONCoding.encode(JSONValue.object(object))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
             printError(line)
         } else if let known {
             printError("error: \(known)")

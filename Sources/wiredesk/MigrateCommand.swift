@@ -19,8 +19,8 @@ struct MigrateCommand: AsyncParsableCommand {
     func run() async throws {
         let directory = self.directory.map { URL(fileURLWithPath: $0) } ?? Migrator.defaultDirectory()
         let status = self.status
-        try await database.run { client, logger in
-            let migrator = try Migrator(client: client, directory: directory)
+        try await database.run { database, logger in
+            let migrator = try Migrator(client: database.client, directory: directory)
             if status {
                 for entry in try await migrator.status(logger: logger) {
                     let when = entry.appliedAt.map { "applied \(JSONCoding.formatDate($0))" } ?? "pending"

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Hummingbird
+import Logging
 import WiredeskAPI
 import WiredeskCore
 

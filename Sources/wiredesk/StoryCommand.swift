@@ -15,8 +15,8 @@ struct StoryActor: ParsableArguments {
     @Flag(help: "Machine-readable JSON output (errors too, on stderr).")
     var json = false
 
-    func principal(_ client: PostgresClient, logger: Logger) async throws -> Principal {
-        try await UserStore(client: client).principal(named: user, source: .cli, logger: logger)
+    func principal(_ database: Database, logger: Logger) async throws -> Principal {
+        try await UserStore(database: database).principal(named: user, source: .cli, logger: logger)
     }
 }
 
@@ -33,10 +33,10 @@ struct StoryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (file, actor) = (file, actor)
-            try await database.run(json: actor.json) { client, logger in
+            try await database.run(json: actor.json) { database, logger in
                 let content = try JSONCoding.decode(StoryContent.self, from: try Console.readJSON(file))
-                let principal = try await actor.principal(client, logger: logger)
-                let story = try await StoryStore(client: client).create(content, by: principal, logger: logger)
+                let principal = try await actor.principal(database, logger: logger)
+                let story = try await StoryStore(database: database).create(content, by: principal, logger: logger)
                 try StoryOutput.story(story, json: actor.json)
             }
         }
@@ -54,10 +54,10 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let (file, ifVersion, actor) = (file, ifVersion, actor)
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
+            try await database.run(json: actor.json) { database, logger in
                 let patch = try JSONCoding.decode(JSONValue.self, from: try Console.readJSON(file))
-                let principal = try await actor.principal(client, logger: logger)
-                let story = try await StoryStore(client: client).edit(
+                let principal = try await actor.principal(database, logger: logger)
+                let story = try await StoryStore(database: database).edit(
                     id, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
                 try StoryOutput.story(story, json: actor.json)
             }
@@ -79,10 +79,10 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let (transition, reason, file, ifVersion, actor) = (transition, reason, file, ifVersion, actor)
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
+            try await database.run(json: actor.json) { database, logger in
                 let patch = try file.map { try JSONCoding.decode(JSONValue.self, from: try Console.readJSON($0)) }
-                let principal = try await actor.principal(client, logger: logger)
-                let story = try await StoryStore(client: client).transition(
+                let principal = try await actor.principal(database, logger: logger)
+                let story = try await StoryStore(database: database).transition(
                     id, transition, reason: reason, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
                 try StoryOutput.story(story, json: actor.json)
             }
@@ -98,9 +98,10 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let actor = actor
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
-                _ = try await actor.principal(client, logger: logger)
-                try StoryOutput.story(try await StoryStore(client: client).story(id, logger: logger), json: actor.json)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
+                try StoryOutput.story(
+                    try await StoryStore(database: database).story(id, logger: logger), json: actor.json)
             }
         }
     }
@@ -115,10 +116,11 @@ struct StoryCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (state, limit, cursor, actor) = (state, limit, cursor, actor)
-            try await database.run(json: actor.json) { client, logger in
-                _ = try await actor.principal(client, logger: logger)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
                 let after = try cursor.map(StoryStore.Cursor.init(token:))
-                let page = try await StoryStore(client: client).list(state: state, after: after, limit: limit, logger: logger)
+                let page = try await StoryStore(database: database).list(
+                    state: state, after: after, limit: limit, logger: logger)
                 if actor.json {
                     struct Page: Encodable { var stories: [Story]; var nextCursor: String? }
                     return try Console.printJSON(Page(stories: page.stories, nextCursor: page.next?.token))
@@ -140,13 +142,14 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let actor = actor
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
-                _ = try await actor.principal(client, logger: logger)
-                _ = try await StoryStore(client: client).story(id, logger: logger)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
+                _ = try await StoryStore(database: database).story(id, logger: logger)
                 var events: [AuditEvent] = []
                 var before: Int64?
                 repeat {
-                    let page = try await AuditLog.history(of: id, before: before, limit: 500, client: client, logger: logger)
+                    let page = try await AuditLog.history(
+                        of: id, before: before, limit: 500, database: database, logger: logger)
                     events += page
                     before = page.count == 500 ? page.last?.id : nil
                 } while before != nil
@@ -167,17 +170,20 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let (number, actor) = (number, actor)
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
-                _ = try await actor.principal(client, logger: logger)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
                 if let number {
-                    let revision = try await WiredeskCore.Revisions.revision(number, of: id, client: client, logger: logger)
+                    let revision = try await WiredeskCore.Revisions.revision(
+                        number, of: id, database: database, logger: logger)
                     return try Console.printJSON(revision)
                 }
-                let revisions = try await WiredeskCore.Revisions.list(of: id, client: client, logger: logger)
+                let revisions = try await WiredeskCore.Revisions.list(of: id, database: database, logger: logger)
                 if actor.json { return try Console.printJSON(revisions) }
                 for r in revisions {
                     let fields = r.diff.map(\.field).joined(separator: ", ")
-                    print("r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)")
+                    print(
+                        "r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)"
+                    )
                 }
             }
         }
@@ -194,8 +200,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (after, limit, json) = (after, limit, json)
-        try await database.run(json: json) { client, logger in
-            let events = try await AuditLog.events(after: after, limit: limit, client: client, logger: logger)
+        try await database.run(json: json) { database, logger in
+            let events = try await AuditLog.events(after: after, limit: limit, database: database, logger: logger)
             if json { return try Console.printJSON(events) }
             for event in events { print(StoryOutput.event(event)) }
         }

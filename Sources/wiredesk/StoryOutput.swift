@@ -10,7 +10,8 @@ enum StoryOutput {
 
     static func summary(_ story: Story) -> String {
         let headline = story.content.headline ?? "(no headline)"
-        return "\(story.id.uuidString.lowercased())  \(pad(story.state.rawValue, 9))  v\(pad("\(story.version)", 4)) \(headline)"
+        return
+            "\(story.id.uuidString.lowercased())  \(pad(story.state.rawValue, 9))  v\(pad("\(story.version)", 4)) \(headline)"
     }
 
     static func render(_ story: Story) -> String {
@@ -40,7 +41,8 @@ enum StoryOutput {
         lines.append("updated    \(JSONCoding.formatDate(story.updatedAt)) by \(story.updatedBy)")
         if let publishedAt = story.publishedAt { lines.append("published  \(JSONCoding.formatDate(publishedAt))") }
         for correction in story.corrections {
-            lines.append("correction v\(correction.version) \(JSONCoding.formatDate(correction.at)): \(correction.note)")
+            lines.append(
+                "correction v\(correction.version) \(JSONCoding.formatDate(correction.at)): \(correction.note)")
         }
         if let killNotice = story.killNotice { lines.append("KILLED     \(killNotice)") }
         lines.append("")

@@ -32,10 +32,15 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (name, role, actor) = (name, role, actor)
-            try await database.run(json: actor.json) { client, logger in
-                let users = UserStore(client: client)
-                let user = try await users.add(name, role: role, by: try await actor.principal(users, logger: logger), logger: logger)
-                if actor.json { try Console.printJSON(user) } else { print("added \(user.name) (\(user.role.rawValue))") }
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let user = try await users.add(
+                    name, role: role, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json {
+                    try Console.printJSON(user)
+                } else {
+                    print("added \(user.name) (\(user.role.rawValue))")
+                }
             }
         }
     }
@@ -47,12 +52,14 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let json = json
-            try await database.run(json: json) { client, logger in
-                let users = try await UserStore(client: client).list(logger: logger)
+            try await database.run(json: json) { database, logger in
+                let users = try await UserStore(database: database).list(logger: logger)
                 if json { return try Console.printJSON(users) }
                 for user in users {
                     let status = user.disabledAt.map { "disabled \(JSONCoding.formatDate($0))" } ?? "active"
-                    print("\(user.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(user.role.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status)")
+                    print(
+                        "\(user.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(user.role.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(status)"
+                    )
                 }
             }
         }
@@ -66,9 +73,10 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (name, actor) = (name, actor)
-            try await database.run(json: actor.json) { client, logger in
-                let users = UserStore(client: client)
-                let user = try await users.disable(name, by: try await actor.principal(users, logger: logger), logger: logger)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let user = try await users.disable(
+                    name, by: try await actor.principal(users, logger: logger), logger: logger)
                 if actor.json { try Console.printJSON(user) } else { print("disabled \(user.name)") }
             }
         }
@@ -80,22 +88,24 @@ struct TokenCommand: AsyncParsableCommand {
         commandName: "token", abstract: "Manage API tokens.", subcommands: [Create.self, Revoke.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and never stored.")
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token; it is printed once and never stored.")
         @Argument(help: "The user the token acts as.") var user: String
         @OptionGroup var actor: AdminActor
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let (user, actor) = (user, actor)
-            try await database.run(json: actor.json) { client, logger in
-                let users = UserStore(client: client)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
                 let (token, info) = try await users.createToken(
                     for: user, by: try await actor.principal(users, logger: logger), logger: logger)
                 if actor.json {
                     try Console.printJSON(["token": token, "id": info.id.uuidString.lowercased(), "user": info.user])
                 } else {
                     print(token)
-                    Console.printError("token \(info.id.uuidString.lowercased()) for \(info.user); it will not be shown again")
+                    Console.printError(
+                        "token \(info.id.uuidString.lowercased()) for \(info.user); it will not be shown again")
                 }
             }
         }
@@ -110,10 +120,15 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let actor = actor
             let id = try parseID(id, json: actor.json)
-            try await database.run(json: actor.json) { client, logger in
-                let users = UserStore(client: client)
-                let token = try await users.revokeToken(id, by: try await actor.principal(users, logger: logger), logger: logger)
-                if actor.json { try Console.printJSON(token) } else { print("revoked token \(token.id.uuidString.lowercased()) of \(token.user)") }
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let token = try await users.revokeToken(
+                    id, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json {
+                    try Console.printJSON(token)
+                } else {
+                    print("revoked token \(token.id.uuidString.lowercased()) of \(token.user)")
+                }
             }
         }
     }
@@ -126,12 +141,14 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (user, json) = (user, json)
-            try await database.run(json: json) { client, logger in
-                let tokens = try await UserStore(client: client).tokens(of: user, logger: logger)
+            try await database.run(json: json) { database, logger in
+                let tokens = try await UserStore(database: database).tokens(of: user, logger: logger)
                 if json { return try Console.printJSON(tokens) }
                 for token in tokens {
                     let status = token.revokedAt.map { "revoked \(JSONCoding.formatDate($0))" } ?? "active"
-                    print("\(token.id.uuidString.lowercased())  \(token.user.padding(toLength: 20, withPad: " ", startingAt: 0)) created \(JSONCoding.formatDate(token.createdAt))  \(status)")
+                    print(
+                        "\(token.id.uuidString.lowercased())  \(token.user.padding(toLength: 20, withPad: " ", startingAt: 0)) created \(JSONCoding.formatDate(token.createdAt))  \(status)"
+                    )
                 }
             }
         }

@@ -99,7 +99,8 @@ import WiredeskTestSupport
             try expectOK(wiredesk("story", "transition", id, "submit", "--as", "rita", "--if-version", "1"))
             try expectOK(
                 wiredesk(
-                    "story", "transition", id, "request_changes", "--reason", "Add the Tengiz output figure", "--as", "ed",
+                    "story", "transition", id, "request_changes", "--reason", "Add the Tengiz output figure", "--as",
+                    "ed",
                     "--if-version", "2"))
             try expectOK(
                 wiredesk(
@@ -143,15 +144,33 @@ import WiredeskTestSupport
             let id = (try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as! [String: Any])["id"] as! String
 
             let cases: [([String], String?, Int32, String)] = [
-                (["story", "transition", id, "approve", "--as", "rita", "--if-version", "1"], nil, 5, "[rule approve.role]"),
-                (["story", "transition", id, "publish", "--as", "ed", "--if-version", "1"], nil, 6, "[rule publish.state]"),
-                (["story", "transition", id, "submit", "--as", "rita", "--if-version", "9"], nil, 4, "story is at version 1"),
+                (
+                    ["story", "transition", id, "approve", "--as", "rita", "--if-version", "1"], nil, 5,
+                    "[rule approve.role]"
+                ),
+                (
+                    ["story", "transition", id, "publish", "--as", "ed", "--if-version", "1"], nil, 6,
+                    "[rule publish.state]"
+                ),
+                (
+                    ["story", "transition", id, "submit", "--as", "rita", "--if-version", "9"], nil, 4,
+                    "story is at version 1"
+                ),
                 (["story", "show", "not-a-uuid", "--as", "rita"], nil, 2, "not a UUID"),
                 (["story", "show", UUID().uuidString, "--as", "rita"], nil, 3, "not found"),
                 (["story", "show", id, "--as", "nobody"], nil, 3, "no user named nobody"),
-                (["story", "edit", id, "--file", "-", "--as", "rita", "--if-version", "1"], #"{"headLine": "x"}"#, 2, "headLine: unknown field"),
-                (["story", "edit", id, "--file", "-", "--as", "rita", "--if-version", "1"], #"{"headline": "#, 2, "malformed JSON"),
-                (["story", "create", "--file", "/no/such/file.json", "--as", "rita"], nil, 3, "cannot read /no/such/file.json"),
+                (
+                    ["story", "edit", id, "--file", "-", "--as", "rita", "--if-version", "1"], #"{"headLine": "x"}"#, 2,
+                    "headLine: unknown field"
+                ),
+                (
+                    ["story", "edit", id, "--file", "-", "--as", "rita", "--if-version", "1"], #"{"headline": "#, 2,
+                    "malformed JSON"
+                ),
+                (
+                    ["story", "create", "--file", "/no/such/file.json", "--as", "rita"], nil, 3,
+                    "cannot read /no/such/file.json"
+                ),
                 (["user", "add", "Bad Name", "--role", "editor"], nil, 2, "user names are"),
             ]
             for (arguments, stdin, status, message) in cases {

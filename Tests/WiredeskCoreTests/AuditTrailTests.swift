@@ -30,7 +30,9 @@ import WiredeskTestSupport
             let edit = events[1]
             #expect(edit.source == .api)
             #expect(edit.requestId == "req-7f3a")
-            #expect(edit.diff == [FieldChange(field: "standfirst", from: nil, to: .string("Dozens killed, 2,000 arrested"))])
+            #expect(
+                edit.diff == [FieldChange(field: "standfirst", from: nil, to: .string("Dozens killed, 2,000 arrested"))]
+            )
             #expect(edit.version == 2)
 
             let spike = events[2]
@@ -47,19 +49,22 @@ import WiredeskTestSupport
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()
             let edited = try await newsroom.stories.edit(
-                story.id, patch: .object(["headline": .string("Kazakhstan unrest: Russian troops arrive")]), ifVersion: 1,
+                story.id, patch: .object(["headline": .string("Kazakhstan unrest: Russian troops arrive")]),
+                ifVersion: 1,
                 by: newsroom.editor, logger: newsroom.logger)
-            _ = try await newsroom.stories.transition(story.id, .submit, ifVersion: 2, by: newsroom.editor, logger: newsroom.logger)
+            _ = try await newsroom.stories.transition(
+                story.id, .submit, ifVersion: 2, by: newsroom.editor, logger: newsroom.logger)
 
-            let revisions = try await Revisions.list(of: story.id, client: newsroom.client, logger: newsroom.logger)
+            let revisions = try await Revisions.list(of: story.id, database: newsroom.database, logger: newsroom.logger)
             #expect(revisions.map(\.number) == [1, 2])  // the submit changed no content
             #expect(revisions[0].content == story.content)
             #expect(revisions[1].content == edited.content)
             #expect(revisions[1].diff.map(\.field) == ["headline"])
-            let diff = try await Revisions.diff(1, 2, of: story.id, client: newsroom.client, logger: newsroom.logger)
+            let diff = try await Revisions.diff(
+                1, 2, of: story.id, database: newsroom.database, logger: newsroom.logger)
             #expect(diff == revisions[1].diff)
             await #expect(throws: WiredeskError.self) {
-                try await Revisions.revision(3, of: story.id, client: newsroom.client, logger: newsroom.logger)
+                try await Revisions.revision(3, of: story.id, database: newsroom.database, logger: newsroom.logger)
             }
         }
     }
@@ -84,7 +89,9 @@ import WiredeskTestSupport
                 #expect(error.serverInfo?[.message]?.contains("append-only") == true, "\(sql)")
             }
             #expect(try await newsroom.count(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")) == before)
-            #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE reason = 'rewritten' OR actor = 'rewritten'") == 0)
+            #expect(
+                try await newsroom.count(
+                    "SELECT count(*) FROM audit_events WHERE reason = 'rewritten' OR actor = 'rewritten'") == 0)
         }
     }
 
@@ -100,12 +107,16 @@ import WiredeskTestSupport
 
     @Test func userAndTokenChangesAreAudited() async throws {
         try await Newsroom.with { newsroom in
-            let (_, token) = try await newsroom.users.createToken(for: "pat", by: newsroom.admin, logger: newsroom.logger)
+            let (_, token) = try await newsroom.users.createToken(
+                for: "pat", by: newsroom.admin, logger: newsroom.logger)
             _ = try await newsroom.users.revokeToken(token.id, by: newsroom.admin, logger: newsroom.logger)
             _ = try await newsroom.users.disable("ravi", by: UserStore.console, logger: newsroom.logger)
-            let events = try await AuditLog.events(client: newsroom.client, logger: newsroom.logger)
+            let events = try await AuditLog.events(database: newsroom.database, logger: newsroom.logger)
             let admin = events.filter { $0.storyId == nil }
-            #expect(admin.map(\.action) == Array(repeating: "user.add", count: 6) + ["token.create", "token.revoke", "user.disable"])
+            #expect(
+                admin.map(\.action) == Array(repeating: "user.add", count: 6) + [
+                    "token.create", "token.revoke", "user.disable",
+                ])
             #expect(admin[0].actor == "console")
             #expect(admin[0].subject == "rita")
             #expect(admin[0].reason == "role reporter")

@@ -40,7 +40,7 @@ import WiredeskTestSupport
             let events = try await newsroom.events(of: story.id)
             #expect(events.count == 1 + accepted.count)
             #expect(events.dropFirst().map { $0.version! } == Array(2...final.version))
-            let revisions = try await Revisions.list(of: story.id, client: newsroom.client, logger: newsroom.logger)
+            let revisions = try await Revisions.list(of: story.id, database: newsroom.database, logger: newsroom.logger)
 
             for (marker, version) in accepted {
                 let event = try #require(events.first { $0.version == version })
@@ -53,8 +53,12 @@ import WiredeskTestSupport
             }
             for marker in refused {
                 let pattern = "%\(marker)\"%"
-                #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE diff::text LIKE \(pattern) OR reason = \(marker)") == 0)
-                #expect(try await newsroom.count("SELECT count(*) FROM revisions WHERE content::text LIKE \(pattern)") == 0)
+                #expect(
+                    try await newsroom.count(
+                        "SELECT count(*) FROM audit_events WHERE diff::text LIKE \(pattern) OR reason = \(marker)") == 0
+                )
+                #expect(
+                    try await newsroom.count("SELECT count(*) FROM revisions WHERE content::text LIKE \(pattern)") == 0)
             }
         }
     }

@@ -96,7 +96,8 @@ import WiredeskTestSupport
     }
 
     private func copyOfMigrations() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wd-migrations-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "wd-migrations-\(UUID().uuidString)")
         try FileManager.default.copyItem(at: TestDatabase.migrationsDirectory, to: directory)
         return directory
     }

@@ -13,10 +13,12 @@ import WiredeskTestSupport
         #expect(story.language == "en")
         #expect(story.urgency == 3)
         #expect(story.keywords == ["Kazakhstan", "Russia", "protests", "CSTO"])
-        #expect(story.body.filter { $0.kind == .crosshead }.map(\.text) == ["ATTACK ON OUR CITIZENS", "LOOTERS CAME IN"])
+        #expect(
+            story.body.filter { $0.kind == .crosshead }.map(\.text) == ["ATTACK ON OUR CITIZENS", "LOOTERS CAME IN"])
         #expect(story.body.count == 28)
         #expect(story.pictures.first?.creditline == "Interior Ministry of Kazakhstan/ via REUTERS")
-        #expect(story.pictures.first?.altText == "Demonstrators and law enforcement officers clash in a street in Aktobe")
+        #expect(
+            story.pictures.first?.altText == "Demonstrators and law enforcement officers clash in a street in Aktobe")
         try story.validate()
     }
 
@@ -31,7 +33,7 @@ import WiredeskTestSupport
             let error = try #require(throws: WiredeskError.self) {
                 try JSONCoding.decode(StoryContent.self, from: Data(json.utf8))
             }
-            #expect(error.kind == .validation)
+            #expect(error.kind == .malformed)
             #expect(error.fields.first?.field == field)
             #expect(error.fields.first?.message == "unknown field")
         }
@@ -91,10 +93,12 @@ import WiredeskTestSupport
         #expect(error.fields.first { $0.field == "headline" }?.message == "at most 300 characters (got 301)")
     }
 
-    @Test func headlineLimitCountsCharactersNotBytes() throws {
+    @Test func headlineLimitCountsCodePointsNotBytes() throws {
         var content = StoryContent()
-        content.headline = String(repeating: "é", count: Limits.headline)  // 600 bytes, 300 characters
+        content.headline = String(repeating: "é", count: Limits.headline)  // 600 bytes, 300 code points
         try content.validate()
+        content.headline = String(repeating: "東", count: Limits.headline + 1)
+        #expect(throws: WiredeskError.self) { try content.validate() }
         content.headline = "Breaking\nnews"
         #expect(throws: WiredeskError.self) { try content.validate() }
     }

@@ -7,15 +7,22 @@ import WiredeskTestSupport
 @Suite struct UserStoreTests {
     @Test func tokensAuthenticateUntilRevokedAndOnlyTheirHashIsStored() async throws {
         try await Newsroom.with { newsroom in
-            let (token, info) = try await newsroom.users.createToken(for: "ed", by: newsroom.admin, logger: newsroom.logger)
+            let (token, info) = try await newsroom.users.createToken(
+                for: "ed", by: newsroom.admin, logger: newsroom.logger)
             #expect(token.hasPrefix("wd_"))
             #expect(token.count > 40)
             let principal = try await newsroom.users.authenticate(token: token, source: .api, logger: newsroom.logger)
             #expect(principal == Principal(name: "ed", role: .editor, source: .api))
 
             let pattern = "%\(token.dropFirst(3))%"
-            #expect(try await newsroom.count("SELECT count(*) FROM api_tokens WHERE encode(token_hash, 'escape') LIKE \(pattern) OR id::text LIKE \(pattern)") == 0)
-            #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE coalesce(reason, '') || coalesce(subject, '') LIKE \(pattern)") == 0)
+            #expect(
+                try await newsroom.count(
+                    "SELECT count(*) FROM api_tokens WHERE encode(token_hash, 'escape') LIKE \(pattern) OR id::text LIKE \(pattern)"
+                ) == 0)
+            #expect(
+                try await newsroom.count(
+                    "SELECT count(*) FROM audit_events WHERE coalesce(reason, '') || coalesce(subject, '') LIKE \(pattern)"
+                ) == 0)
 
             let revoked = try await newsroom.users.revokeToken(info.id, by: newsroom.admin, logger: newsroom.logger)
             #expect(revoked.revokedAt != nil)
@@ -28,7 +35,8 @@ import WiredeskTestSupport
 
     @Test func disabledUsersCannotActAtAll() async throws {
         try await Newsroom.with { newsroom in
-            let (token, _) = try await newsroom.users.createToken(for: "rita", by: newsroom.admin, logger: newsroom.logger)
+            let (token, _) = try await newsroom.users.createToken(
+                for: "rita", by: newsroom.admin, logger: newsroom.logger)
             _ = try await newsroom.users.disable("rita", by: newsroom.admin, logger: newsroom.logger)
             await #expect(throws: WiredeskError.self) {
                 try await newsroom.users.authenticate(token: token, source: .api, logger: newsroom.logger)

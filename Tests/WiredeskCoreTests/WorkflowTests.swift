@@ -65,7 +65,8 @@ import WiredeskTestSupport
                 let (reason, patch) = Self.arguments(for: transition)
                 try await expectRefusal(newsroom, story, rule: "\(transition.rawValue).state", kind: .invalidTransition) {
                     try await newsroom.stories.transition(
-                        story.id, transition, reason: reason, patch: patch, ifVersion: story.version, by: newsroom.admin,
+                        story.id, transition, reason: reason, patch: patch, ifVersion: story.version,
+                        by: newsroom.admin,
                         logger: newsroom.logger)
                 }
             }
@@ -97,13 +98,15 @@ import WiredeskTestSupport
             noHeadline.headline = nil
             let a = try await newsroom.story(noHeadline)
             try await expectRefusal(newsroom, a, rule: "submit.headline", kind: .unmetRequirement) {
-                try await newsroom.stories.transition(a.id, .submit, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
+                try await newsroom.stories.transition(
+                    a.id, .submit, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
             }
             var onlyCrossheads = try Newsroom.almaty()
             onlyCrossheads.body = [BodyBlock(.crosshead, "A CROSSHEAD")]
             let b = try await newsroom.story(onlyCrossheads)
             try await expectRefusal(newsroom, b, rule: "submit.body", kind: .unmetRequirement) {
-                try await newsroom.stories.transition(b.id, .submit, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
+                try await newsroom.stories.transition(
+                    b.id, .submit, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
             }
         }
     }
@@ -152,9 +155,15 @@ import WiredeskTestSupport
             for missing in ["caption", "creditline"] {
                 var content = try Newsroom.almaty()
                 content.pictures.append(Picture(caption: "Troops in Almaty", creditline: "REUTERS/Pavel Mikheyev"))
-                if missing == "caption" { content.pictures[1].caption = nil } else { content.pictures[1].creditline = nil }
+                if missing == "caption" {
+                    content.pictures[1].caption = nil
+                } else {
+                    content.pictures[1].creditline = nil
+                }
                 let story = try await newsroom.story(content, through: [.submit])
-                let error = try await expectRefusal(newsroom, story, rule: "approve.picture-credit", kind: .unmetRequirement) {
+                let error = try await expectRefusal(
+                    newsroom, story, rule: "approve.picture-credit", kind: .unmetRequirement
+                ) {
                     try await newsroom.stories.transition(
                         story.id, .approve, ifVersion: story.version, by: newsroom.editor, logger: newsroom.logger)
                 }
@@ -188,7 +197,8 @@ import WiredeskTestSupport
             let patch = JSONValue.object(["standfirst": .string("At least 18 security officers died")])
             try await expectRefusal(newsroom, story, rule: "correct.correction-note", kind: .unmetRequirement) {
                 try await newsroom.stories.transition(
-                    story.id, .correct, patch: patch, ifVersion: story.version, by: newsroom.editor, logger: newsroom.logger)
+                    story.id, .correct, patch: patch, ifVersion: story.version, by: newsroom.editor,
+                    logger: newsroom.logger)
             }
             for unchanged in [nil, JSONValue.object(["headline": .string(story.content.headline!)])] {
                 try await expectRefusal(newsroom, story, rule: "correct.content-change", kind: .unmetRequirement) {
@@ -208,7 +218,7 @@ import WiredeskTestSupport
             #expect(corrected.corrections.first?.version == corrected.version)
             let event = try #require(try await newsroom.events(of: story.id).last)
             #expect(event.diff?.map(\.field) == ["standfirst"])
-            let revisions = try await Revisions.list(of: story.id, client: newsroom.client, logger: newsroom.logger)
+            let revisions = try await Revisions.list(of: story.id, database: newsroom.database, logger: newsroom.logger)
             #expect(revisions.last?.content.standfirst == "At least 18 security officers died")
             #expect(revisions.last?.version == corrected.version)
         }
@@ -217,7 +227,7 @@ import WiredeskTestSupport
     @Test func aContentPatchRidesOnlyOnACorrection() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()
-            let error = try await expectRefusal(newsroom, story, rule: nil, kind: .validation) {
+            let error = try await expectRefusal(newsroom, story, rule: nil, kind: .malformed) {
                 try await newsroom.stories.transition(
                     story.id, .submit, patch: .object(["headline": .string("x")]), ifVersion: 1, by: newsroom.reporter,
                     logger: newsroom.logger)
@@ -247,16 +257,19 @@ import WiredeskTestSupport
         try await Newsroom.with { newsroom in
             let patch = JSONValue.object(["standfirst": .string("Updated")])
             let story = try await newsroom.story(by: newsroom.reporter)
-            let edited = try await newsroom.stories.edit(story.id, patch: patch, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
+            let edited = try await newsroom.stories.edit(
+                story.id, patch: patch, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
             #expect(edited.content.standfirst == "Updated")
             #expect(edited.version == 2)
 
             try await expectRefusal(newsroom, edited, rule: "edit.own-drafts", kind: .forbidden) {
                 try await newsroom.stories.edit(
-                    story.id, patch: .object(["standfirst": .string("Mine now")]), ifVersion: 2, by: newsroom.otherReporter,
+                    story.id, patch: .object(["standfirst": .string("Mine now")]), ifVersion: 2,
+                    by: newsroom.otherReporter,
                     logger: newsroom.logger)
             }
-            let submitted = try await newsroom.stories.transition(story.id, .submit, ifVersion: 2, by: newsroom.reporter, logger: newsroom.logger)
+            let submitted = try await newsroom.stories.transition(
+                story.id, .submit, ifVersion: 2, by: newsroom.reporter, logger: newsroom.logger)
             try await expectRefusal(newsroom, submitted, rule: "edit.role", kind: .forbidden) {
                 try await newsroom.stories.edit(
                     story.id, patch: .object(["standfirst": .string("Sneaky")]), ifVersion: 3, by: newsroom.reporter,
@@ -286,7 +299,8 @@ import WiredeskTestSupport
             let story = try await newsroom.story(through: Self.pathTo[state]!)
             let error = try await expectRefusal(newsroom, story, rule: "edit.state", kind: .invalidTransition) {
                 try await newsroom.stories.edit(
-                    story.id, patch: .object(["standfirst": .string("x")]), ifVersion: story.version, by: newsroom.admin,
+                    story.id, patch: .object(["standfirst": .string("x")]), ifVersion: story.version,
+                    by: newsroom.admin,
                     logger: newsroom.logger)
             }
             if state == .published { #expect(error.message.contains("correct")) }
@@ -299,7 +313,8 @@ import WiredeskTestSupport
             for actor in [newsroom.publisher, newsroom.auditor] {
                 try await expectRefusal(newsroom, story, rule: "edit.role", kind: .forbidden) {
                     try await newsroom.stories.edit(
-                        story.id, patch: .object(["standfirst": .string("x")]), ifVersion: 1, by: actor, logger: newsroom.logger)
+                        story.id, patch: .object(["standfirst": .string("x")]), ifVersion: 1, by: actor,
+                        logger: newsroom.logger)
                 }
             }
         }
@@ -326,7 +341,8 @@ import WiredeskTestSupport
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()
             let same = try await newsroom.stories.edit(
-                story.id, patch: .object(["headline": .string(story.content.headline!)]), ifVersion: 1, by: newsroom.editor,
+                story.id, patch: .object(["headline": .string(story.content.headline!)]), ifVersion: 1,
+                by: newsroom.editor,
                 logger: newsroom.logger)
             #expect(same == story)
             #expect(try await newsroom.events(of: story.id).count == 1)
@@ -367,7 +383,8 @@ import WiredeskTestSupport
         try await Newsroom.with { newsroom in
             let id = UUID()
             let error = try await #require(throws: WiredeskError.self) {
-                try await newsroom.stories.transition(id, .submit, ifVersion: 1, by: newsroom.editor, logger: newsroom.logger)
+                try await newsroom.stories.transition(
+                    id, .submit, ifVersion: 1, by: newsroom.editor, logger: newsroom.logger)
             }
             #expect(error.kind == .notFound)
             await #expect(throws: WiredeskError.self) { try await newsroom.stories.story(id, logger: newsroom.logger) }
@@ -386,12 +403,20 @@ import WiredeskTestSupport
     ) async throws -> WiredeskError {
         let eventsBefore = try await newsroom.count("SELECT count(*) FROM audit_events")
         let revisionsBefore = try await newsroom.count("SELECT count(*) FROM revisions")
-        let error = try await #require(throws: WiredeskError.self, sourceLocation: sourceLocation) { _ = try await change() }
+        let error = try await #require(throws: WiredeskError.self, sourceLocation: sourceLocation) {
+            _ = try await change()
+        }
         #expect(error.kind == kind, sourceLocation: sourceLocation)
         if let rule { #expect(error.rule == rule, "\(error)", sourceLocation: sourceLocation) }
-        #expect(try await newsroom.stories.story(story.id, logger: newsroom.logger) == story, sourceLocation: sourceLocation)
-        #expect(try await newsroom.count("SELECT count(*) FROM audit_events") == eventsBefore, sourceLocation: sourceLocation)
-        #expect(try await newsroom.count("SELECT count(*) FROM revisions") == revisionsBefore, sourceLocation: sourceLocation)
+        #expect(
+            try await newsroom.stories.story(story.id, logger: newsroom.logger) == story, sourceLocation: sourceLocation
+        )
+        #expect(
+            try await newsroom.count("SELECT count(*) FROM audit_events") == eventsBefore,
+            sourceLocation: sourceLocation)
+        #expect(
+            try await newsroom.count("SELECT count(*) FROM revisions") == revisionsBefore,
+            sourceLocation: sourceLocation)
         return error
     }
 }

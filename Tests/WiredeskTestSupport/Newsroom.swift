@@ -5,7 +5,8 @@ import WiredeskCore
 
 /// A migrated database with the services over it and one user of every role.
 public struct Newsroom: Sendable {
-    public let client: PostgresClient
+    public let database: Database
+    public var client: PostgresClient { database.client }
     public let url: DatabaseURL
     public let stories: StoryStore
     public let users: UserStore
@@ -25,17 +26,18 @@ public struct Newsroom: Sendable {
         try await TestDatabase.withMigratedDatabase { client, url in
             let newsroom = Newsroom(client: client, url: url)
             for principal in newsroom.everyone {
-                _ = try await newsroom.users.add(principal.name, role: principal.role, by: UserStore.console, logger: newsroom.logger)
+                _ = try await newsroom.users.add(
+                    principal.name, role: principal.role, by: UserStore.console, logger: newsroom.logger)
             }
             return try await body(newsroom)
         }
     }
 
     init(client: PostgresClient, url: DatabaseURL) {
-        self.client = client
+        self.database = Database(client: client, maximumConnections: 20)
         self.url = url
-        self.stories = StoryStore(client: client)
-        self.users = UserStore(client: client)
+        self.stories = StoryStore(database: database)
+        self.users = UserStore(database: database)
     }
 
     /// The Almaty story document from the fixtures.
@@ -57,16 +59,18 @@ public struct Newsroom: Sendable {
                 case .correct: "Corrects the number of arrests"
                 default: nil
                 }
-            let patch: JSONValue? = transition == .correct ? .object(["standfirst": .string("Corrected \(story.version)")]) : nil
+            let patch: JSONValue? =
+                transition == .correct ? .object(["standfirst": .string("Corrected \(story.version)")]) : nil
             story = try await stories.transition(
-                story.id, transition, reason: reason, patch: patch, ifVersion: story.version, by: editor, logger: logger)
+                story.id, transition, reason: reason, patch: patch, ifVersion: story.version, by: editor, logger: logger
+            )
         }
         return story
     }
 
     /// Every audit event about one story, oldest first.
     public func events(of id: UUID) async throws -> [AuditEvent] {
-        try await AuditLog.history(of: id, limit: 10_000, client: client, logger: logger).reversed()
+        try await AuditLog.history(of: id, limit: 10_000, database: database, logger: logger).reversed()
     }
 
     /// A scalar count from SQL, for assertions on what the database holds.

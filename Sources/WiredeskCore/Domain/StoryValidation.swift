@@ -1,7 +1,8 @@
 import Foundation
 
-/// Length limits, in characters as a reader counts them. Generous for real copy, small enough
-/// that a runaway script cannot fill the database through one field.
+/// Length limits, in Unicode code points (as JSON Schema's maxLength counts, so the OpenAPI spec
+/// and the server agree). Generous for real copy, small enough that a runaway script cannot fill
+/// the database through one field.
 public enum Limits {
     public static let headline = 300
     public static let slug = 128
@@ -128,8 +129,9 @@ struct Validator {
             fail(field, "must not be empty (leave the field out instead)")
             return
         }
-        if value.count > max {
-            fail(field, "at most \(max) characters (got \(value.count))")
+        let length = value.unicodeScalars.count
+        if length > max {
+            fail(field, "at most \(max) characters (got \(length))")
         }
         let badScalar = value.unicodeScalars.first { scalar in
             guard scalar.properties.generalCategory == .control else { return false }

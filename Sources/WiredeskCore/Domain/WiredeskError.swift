@@ -4,7 +4,9 @@ import Foundation
 /// type; the CLI into an exit code. Anything else is an internal error and is never shown.
 public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        /// Input is malformed or breaks a limit.
+        /// Input is not what the format allows: bad JSON, a wrong type, an unknown field, not a UUID.
+        case malformed
+        /// Input is well-formed but breaks a rule or a limit (a headline too long, urgency 12).
         case validation
         case notFound = "not-found"
         /// The write named a version that is no longer current.
@@ -74,20 +76,30 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
             currentVersion: current)
     }
 
-    static func decoding(_ error: DecodingError) -> WiredeskError {
+    public static func malformed(field: String, _ message: String) -> WiredeskError {
+        let summary = field.isEmpty ? message : "\(field): \(message)"
+        return WiredeskError(.malformed, summary, fields: [FieldError(field: field, message: message)])
+    }
+
+    /// Names the field a JSON document got wrong.
+    public static func decoding(_ error: DecodingError) -> WiredeskError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
-            return invalid(field: "", "malformed JSON")
+            return malformed(field: "", "malformed JSON")
         case .dataCorrupted(let context):
-            return invalid(field: fieldPath(context.codingPath), context.debugDescription)
+            // Codable's and the OpenAPI runtime's wording for a key the schema does not have.
+            let unknown =
+                context.debugDescription == "unknown field"
+                || context.debugDescription.hasPrefix("Additional properties")
+            return malformed(field: fieldPath(context.codingPath), unknown ? "unknown field" : context.debugDescription)
         case .keyNotFound(let key, let context):
-            return invalid(field: fieldPath(context.codingPath + [key]), "required field is missing")
+            return malformed(field: fieldPath(context.codingPath + [key]), "required field is missing")
         case .typeMismatch(let type, let context):
-            return invalid(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type))")
+            return malformed(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type))")
         case .valueNotFound(let type, let context):
-            return invalid(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type)), found null")
+            return malformed(field: fieldPath(context.codingPath), "expected \(jsonTypeName(type)), found null")
         @unknown default:
-            return invalid(field: "", "malformed JSON")
+            return malformed(field: "", "malformed JSON")
         }
     }
 

@@ -24,7 +24,8 @@ public struct AuditEvent: Codable, Equatable, Sendable {
 
 extension AuditEvent {
     enum CodingKeys: String, CodingKey {
-        case id, at, actor, actorRole, source, requestId, storyId, action, fromState, toState, version, diff, reason, subject
+        case id, at, actor, actorRole, source, requestId, storyId, action, fromState, toState, version, diff, reason,
+            subject
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -78,50 +79,44 @@ public enum AuditLog {
 
     /// A story's events, newest first; `before` is the id of the last event of the previous page.
     public static func history(
-        of storyID: UUID, before: Int64? = nil, limit: Int = 100, client: PostgresClient, logger: Logger
+        of storyID: UUID, before: Int64? = nil, limit: Int = 100, database: Database, logger: Logger
     ) async throws -> [AuditEvent] {
-        try await databaseErrors {
-            let rows = try await client.query(
-                """
-                SELECT \(unescaped: columns) FROM audit_events
-                WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)
-                ORDER BY id DESC LIMIT \(limit)
-                """,
-                logger: logger)
-            return try await decode(rows)
-        }
+        let rows = try await database.rows(
+            """
+            SELECT \(unescaped: columns) FROM audit_events
+            WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)
+            ORDER BY id DESC LIMIT \(limit)
+            """,
+            logger: logger)
+        return try rows.map(decode)
     }
 
     /// Every event in order, optionally only those about users and tokens.
     public static func events(
-        after: Int64 = 0, limit: Int = 1000, client: PostgresClient, logger: Logger
+        after: Int64 = 0, limit: Int = 1000, database: Database, logger: Logger
     ) async throws -> [AuditEvent] {
-        try await databaseErrors {
-            let rows = try await client.query(
-                "SELECT \(unescaped: columns) FROM audit_events WHERE id > \(after) ORDER BY id LIMIT \(limit)",
-                logger: logger)
-            return try await decode(rows)
-        }
+        let rows = try await database.rows(
+            "SELECT \(unescaped: columns) FROM audit_events WHERE id > \(after) ORDER BY id LIMIT \(limit)",
+            logger: logger)
+        return try rows.map(decode)
     }
 
     private static let columns =
         "id, at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff::text, reason, subject"
 
-    private static func decode(_ rows: PostgresRowSequence) async throws -> [AuditEvent] {
-        var events: [AuditEvent] = []
-        for try await row in rows {
-            let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject) =
-                try row.decode(
-                    (Int64, Date, String, String, String, String?, UUID?, String, String?, String?, Int?, String?, String?, String?).self)
-            events.append(
-                AuditEvent(
-                    id: id, at: at, actor: actor, actorRole: Role(rawValue: role) ?? .auditor,
-                    source: ChangeSource(rawValue: source) ?? .cli, requestId: requestID, storyId: storyID,
-                    action: action, fromState: from.flatMap(StoryState.init), toState: to.flatMap(StoryState.init),
-                    version: version,
-                    diff: try diff.map { try JSONCoding.decoder().decode([FieldChange].self, from: Data($0.utf8)) },
-                    reason: reason, subject: subject))
-        }
-        return events
+    private static func decode(_ row: PostgresRow) throws -> AuditEvent {
+        let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject) =
+            try row.decode(
+                (
+                    Int64, Date, String, String, String, String?, UUID?, String, String?, String?, Int?, String?,
+                    String?, String?
+                ).self)
+        return AuditEvent(
+            id: id, at: at, actor: actor, actorRole: Role(rawValue: role) ?? .auditor,
+            source: ChangeSource(rawValue: source) ?? .cli, requestId: requestID, storyId: storyID,
+            action: action, fromState: from.flatMap(StoryState.init), toState: to.flatMap(StoryState.init),
+            version: version,
+            diff: try diff.map { try JSONCoding.decoder().decode([FieldChange].self, from: Data($0.utf8)) },
+            reason: reason, subject: subject)
     }
 }

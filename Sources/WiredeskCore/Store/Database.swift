@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
+import Synchronization
 
 /// Where the database is, from a libpq-style URL:
 /// `postgres://user:password@host:port/database?sslmode=disable` (or `?host=/socket/dir`).
@@ -23,7 +25,9 @@ public struct DatabaseURL: Sendable, Equatable {
     public static let defaultPort = 54329
 
     /// `DATABASE_URL` when set, else the private cluster on `WIREDESK_PG_PORT` (default 54329).
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> DatabaseURL {
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> DatabaseURL
+    {
         if let url = env["DATABASE_URL"], !url.isEmpty {
             return try DatabaseURL(parsing: url)
         }
@@ -51,7 +55,8 @@ public struct DatabaseURL: Sendable, Equatable {
 
     public init(parsing text: String) throws {
         func bad(_ why: String) -> WiredeskError {
-            WiredeskError.invalid(field: "DATABASE_URL", "\(why) (expected postgres://user[:password]@host[:port]/database)")
+            WiredeskError.invalid(
+                field: "DATABASE_URL", "\(why) (expected postgres://user[:password]@host[:port]/database)")
         }
         guard let url = URLComponents(string: text), let scheme = url.scheme,
             scheme == "postgres" || scheme == "postgresql"
@@ -138,6 +143,67 @@ extension DatabaseURL {
                 "cannot reach the database at \(redacted); start it with scripts/pg start or set DATABASE_URL")
         }
         try? await connection.close()
+    }
+}
+
+/// The connection pool, with what every use of it needs: failures mapped to what a caller can
+/// act on, and pool use measured (`wiredesk_db_pool_in_use`: operations holding or waiting for a
+/// connection; `wiredesk_db_pool_size`: the most the pool opens).
+public struct Database: Sendable {
+    public let client: PostgresClient
+    private let use: PoolUse
+
+    public init(client: PostgresClient, maximumConnections: Int) {
+        self.client = client
+        self.use = PoolUse(size: maximumConnections)
+    }
+
+    /// A pool for `url`; run `client.run()` (or add `client` as a service) before using it.
+    public init(url: DatabaseURL, maximumConnections: Int = 20, logger: Logger) {
+        let client = PostgresClient(
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+        self.init(client: client, maximumConnections: maximumConnections)
+    }
+
+    /// Runs `body` in one transaction, committed when it returns and rolled back when it throws.
+    public func transaction<T: Sendable>(
+        logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await use.measure {
+            try await databaseErrors {
+                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            }
+        }
+    }
+
+    /// Runs one statement and returns all its rows.
+    @discardableResult
+    public func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await use.measure {
+            try await databaseErrors {
+                var rows: [PostgresRow] = []
+                for try await row in try await client.query(query, logger: logger) {
+                    rows.append(row)
+                }
+                return rows
+            }
+        }
+    }
+}
+
+private final class PoolUse: Sendable {
+    private let inFlight = Atomic<Int>(0)
+    private let gauge = Gauge(label: "wiredesk_db_pool_in_use")
+
+    init(size: Int) {
+        Gauge(label: "wiredesk_db_pool_size").record(size)
+        gauge.record(0)
+    }
+
+    func measure<T>(_ body: () async throws -> T) async throws -> T {
+        gauge.record(inFlight.add(1, ordering: .relaxed).newValue)
+        defer { gauge.record(inFlight.subtract(1, ordering: .relaxed).newValue) }
+        return try await body()
     }
 }
 

@@ -44,7 +44,8 @@ public struct Migrator: Sendable {
             files = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
             throw WiredeskError(
-                .notFound, "no migrations directory at \(directory.path) (run from the project folder or set WIREDESK_MIGRATIONS)")
+                .notFound,
+                "no migrations directory at \(directory.path) (run from the project folder or set WIREDESK_MIGRATIONS)")
         }
         var migrations: [Migration] = []
         for file in files.sorted() where file.hasSuffix(".sql") {
@@ -110,12 +111,14 @@ public struct Migrator: Sendable {
         for (number, record) in applied.sorted(by: { $0.key < $1.key }) {
             guard let file = migrations.first(where: { $0.number == number }) else {
                 throw WiredeskError(
-                    .conflict, "migration \(record.name) is applied in the database but missing from the migrations directory")
+                    .conflict,
+                    "migration \(record.name) is applied in the database but missing from the migrations directory")
             }
             guard file.checksum == record.checksum else {
                 throw WiredeskError(
                     .conflict,
-                    "migration \(record.name) was changed after it was applied (checksum differs); add a new migration instead")
+                    "migration \(record.name) was changed after it was applied (checksum differs); add a new migration instead"
+                )
             }
         }
     }

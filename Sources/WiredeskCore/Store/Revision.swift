@@ -51,14 +51,14 @@ public enum Revisions {
             logger: logger)
     }
 
-    public static func list(of storyID: UUID, client: PostgresClient, logger: Logger) async throws -> [Revision] {
-        try await fetch(storyID, number: nil, client: client, logger: logger)
+    public static func list(of storyID: UUID, database: Database, logger: Logger) async throws -> [Revision] {
+        try await fetch(storyID, number: nil, database: database, logger: logger)
     }
 
     public static func revision(
-        _ number: Int, of storyID: UUID, client: PostgresClient, logger: Logger
+        _ number: Int, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> Revision {
-        guard let revision = try await fetch(storyID, number: number, client: client, logger: logger).first else {
+        guard let revision = try await fetch(storyID, number: number, database: database, logger: logger).first else {
             throw WiredeskError(.notFound, "story \(storyID.uuidString.lowercased()) has no revision \(number)")
         }
         return revision
@@ -66,37 +66,32 @@ public enum Revisions {
 
     /// What changed from revision `a` to revision `b` (either order).
     public static func diff(
-        _ a: Int, _ b: Int, of storyID: UUID, client: PostgresClient, logger: Logger
+        _ a: Int, _ b: Int, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> [FieldChange] {
-        let old = try await revision(a, of: storyID, client: client, logger: logger)
-        let new = try await revision(b, of: storyID, client: client, logger: logger)
+        let old = try await revision(a, of: storyID, database: database, logger: logger)
+        let new = try await revision(b, of: storyID, database: database, logger: logger)
         return FieldDiff.between(try JSONValue(encoding: old.content), try JSONValue(encoding: new.content))
     }
 
     private static func fetch(
-        _ storyID: UUID, number: Int?, client: PostgresClient, logger: Logger
+        _ storyID: UUID, number: Int?, database: Database, logger: Logger
     ) async throws -> [Revision] {
-        try await databaseErrors {
-            let rows = try await client.query(
-                """
-                SELECT number, version, state, content::text, diff::text, created_at, created_by
-                FROM revisions WHERE story_id = \(storyID) AND (\(number)::int IS NULL OR number = \(number))
-                ORDER BY number
-                """,
-                logger: logger)
-            var revisions: [Revision] = []
-            let decoder = JSONCoding.decoder()
-            for try await (number, version, state, content, diff, createdAt, createdBy) in rows.decode(
-                (Int, Int, String, String, String, Date, String).self)
-            {
-                revisions.append(
-                    Revision(
-                        storyId: storyID, number: number, version: version, state: StoryState(rawValue: state) ?? .draft,
-                        content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
-                        diff: try decoder.decode([FieldChange].self, from: Data(diff.utf8)),
-                        createdAt: createdAt, createdBy: createdBy))
-            }
-            return revisions
+        let rows = try await database.rows(
+            """
+            SELECT number, version, state, content::text, diff::text, created_at, created_by
+            FROM revisions WHERE story_id = \(storyID) AND (\(number)::int IS NULL OR number = \(number))
+            ORDER BY number
+            """,
+            logger: logger)
+        let decoder = JSONCoding.decoder()
+        return try rows.map { row in
+            let (number, version, state, content, diff, createdAt, createdBy) =
+                try row.decode((Int, Int, String, String, String, Date, String).self)
+            return Revision(
+                storyId: storyID, number: number, version: version, state: StoryState(rawValue: state) ?? .draft,
+                content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
+                diff: try decoder.decode([FieldChange].self, from: Data(diff.utf8)),
+                createdAt: createdAt, createdBy: createdBy)
         }
     }
 }

@@ -99,7 +99,9 @@ enum SQLScript {
             return nil
         }
         var j = i + 1
-        while j < chars.count, chars[j].properties.isAlphabetic || chars[j] == "_" || (j > i + 1 && ("0"..."9").contains(chars[j])) {
+        while j < chars.count,
+            chars[j].properties.isAlphabetic || chars[j] == "_" || (j > i + 1 && ("0"..."9").contains(chars[j]))
+        {
             j += 1
         }
         guard j < chars.count, chars[j] == "$" else { return nil }

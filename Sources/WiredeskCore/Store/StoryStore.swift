@@ -1,28 +1,25 @@
 import Foundation
 import Logging
+import Metrics
 import PostgresNIO
 
 /// Stories in PostgreSQL (`stories`), and every change to them: each one a single transaction that
 /// locks the row, checks the version the writer read, applies the workflow, and writes the story,
 /// its revision and its audit event together.
 public struct StoryStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
 
-    public init(client: PostgresClient) {
-        self.client = client
+    public init(database: Database) {
+        self.database = database
     }
 
     // MARK: Reading
 
     public func story(_ id: UUID, logger: Logger) async throws -> Story {
-        try await databaseErrors {
-            let rows = try await client.query(
-                "SELECT \(unescaped: Self.columns) FROM stories WHERE id = \(id)", logger: logger)
-            for try await row in rows {
-                return try Self.decode(row)
-            }
-            throw WiredeskError.storyNotFound(id)
-        }
+        let rows = try await database.rows(
+            "SELECT \(unescaped: Self.columns) FROM stories WHERE id = \(id)", logger: logger)
+        guard let row = rows.first else { throw WiredeskError.storyNotFound(id) }
+        return try Self.decode(row)
     }
 
     /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
@@ -46,7 +43,7 @@ public struct StoryStore: Sendable {
             guard let data = Data(base64Encoded: token),
                 let parts = Optional(String(decoding: data, as: UTF8.self).split(separator: "/")),
                 parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1]))
-            else { throw WiredeskError.invalid(field: "cursor", "not a cursor this server issued") }
+            else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
             self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             self.id = id
         }
@@ -57,32 +54,29 @@ public struct StoryStore: Sendable {
         public var next: Cursor?
     }
 
-    public func list(state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, logger: Logger) async throws -> Page {
+    public func list(state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, logger: Logger)
+        async throws -> Page
+    {
         guard (1...500).contains(limit) else { throw WiredeskError.invalid(field: "limit", "expected 1 to 500") }
-        return try await databaseErrors {
-            // Compare at microsecond precision, as stored; the cursor carries microseconds.
-            let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
-            let rows = try await client.query(
-                """
-                SELECT \(unescaped: Self.columns) FROM stories
-                WHERE (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
-                  AND (\(micros)::bigint IS NULL
-                       OR (created_at, id) < (to_timestamp(\(micros)::bigint / 1000000.0), \(cursor?.id)))
-                ORDER BY created_at DESC, id DESC
-                LIMIT \(limit + 1)
-                """,
-                logger: logger)
-            var stories: [Story] = []
-            for try await row in rows {
-                stories.append(try Self.decode(row))
-            }
-            var next: Cursor?
-            if stories.count > limit {
-                stories.removeLast()
-                next = stories.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
-            }
-            return Page(stories: stories, next: next)
+        // Compare at microsecond precision, as stored; the cursor carries microseconds.
+        let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
+        let rows = try await database.rows(
+            """
+            SELECT \(unescaped: Self.columns) FROM stories
+            WHERE (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
+              AND (\(micros)::bigint IS NULL
+                   OR (created_at, id) < (to_timestamp(\(micros)::bigint / 1000000.0), \(cursor?.id)))
+            ORDER BY created_at DESC, id DESC
+            LIMIT \(limit + 1)
+            """,
+            logger: logger)
+        var stories = try rows.map(Self.decode)
+        var next: Cursor?
+        if stories.count > limit {
+            stories.removeLast()
+            next = stories.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
         }
+        return Page(stories: stories, next: next)
     }
 
     // MARK: Writing
@@ -92,26 +86,24 @@ public struct StoryStore: Sendable {
         try content.validate()
         let contentText = String(decoding: try JSONCoding.encode(content), as: UTF8.self)
         let id = UUID()
-        return try await databaseErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    INSERT INTO stories (id, state, version, content, created_by, updated_by)
-                    VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(principal.name), \(principal.name))
-                    RETURNING \(unescaped: Self.columns)
-                    """,
-                    logger: logger)
-                var created: Story?
-                for try await row in rows { created = try Self.decode(row) }
-                guard let story = created else { throw WiredeskError(.notFound, "story was not created") }
-                let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
-                try await Revisions.append(story, diff: diff, on: connection, logger: logger)
-                try await AuditLog.append(
-                    AuditEntry(
-                        principal: principal, action: "create", storyID: id, toState: .draft, version: 1, diff: diff),
-                    on: connection, logger: logger)
-                return story
-            }
+        return try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                INSERT INTO stories (id, state, version, content, created_by, updated_by)
+                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(principal.name), \(principal.name))
+                RETURNING \(unescaped: Self.columns)
+                """,
+                logger: logger)
+            var created: Story?
+            for try await row in rows { created = try Self.decode(row) }
+            guard let story = created else { throw WiredeskError(.notFound, "story was not created") }
+            let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
+            try await Revisions.append(story, diff: diff, on: connection, logger: logger)
+            try await AuditLog.append(
+                AuditEntry(
+                    principal: principal, action: "create", storyID: id, toState: .draft, version: 1, diff: diff),
+                on: connection, logger: logger)
+            return story
         }
     }
 
@@ -143,9 +135,9 @@ public struct StoryStore: Sendable {
         v.text(reason, "reason", max: Limits.reason)
         try v.finish()
         if patch != nil, transition != .correct {
-            throw WiredeskError.invalid(field: "patch", "only a correction carries a content patch")
+            throw WiredeskError.malformed(field: "patch", "only a correction carries a content patch")
         }
-        return try await write(id, ifVersion: ifVersion, by: principal, logger: logger) { story, now in
+        let story = try await write(id, ifVersion: ifVersion, by: principal, logger: logger) { story, now in
             let content = try patch.map(story.content.applying) ?? story.content
             let proposal = Workflow.Proposal(story: story, content: content, reason: reason, now: now)
             var changed = story
@@ -161,6 +153,8 @@ public struct StoryStore: Sendable {
             }
             return (changed, transition.rawValue, reason)
         }
+        Counter(label: "wiredesk_transitions_total", dimensions: [("transition", transition.rawValue)]).increment()
+        return story
     }
 
     /// The one write path: lock, check the version, decide, then write story, revision and audit
@@ -169,38 +163,36 @@ public struct StoryStore: Sendable {
         _ id: UUID, ifVersion: Int, by principal: Principal, logger: Logger,
         _ decide: (Story, Date) throws -> (story: Story, action: String, reason: String?)?
     ) async throws -> Story {
-        try await databaseErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id) FOR UPDATE",
-                    logger: logger)
-                var locked: (Story, Date)?
-                for try await row in rows {
-                    locked = (try Self.decode(row), try row.makeRandomAccess()[11].decode(Date.self))
-                }
-                guard let (current, now) = locked else { throw WiredeskError.storyNotFound(id) }
-                guard current.version == ifVersion else {
-                    throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
-                }
-                guard var (proposed, action, reason) = try decide(current, now) else { return current }
-                proposed.version = current.version + 1
-                proposed.updatedBy = principal.name
-                let story = try await Self.update(proposed, on: connection, logger: logger)
-
-                var diff: [FieldChange]?
-                if story.content != current.content {
-                    let changes = FieldDiff.between(
-                        try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
-                    try await Revisions.append(story, diff: changes, on: connection, logger: logger)
-                    diff = changes
-                }
-                try await AuditLog.append(
-                    AuditEntry(
-                        principal: principal, action: action, storyID: id, fromState: current.state,
-                        toState: story.state, version: story.version, diff: diff, reason: reason),
-                    on: connection, logger: logger)
-                return story
+        try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id) FOR UPDATE",
+                logger: logger)
+            var locked: (Story, Date)?
+            for try await row in rows {
+                locked = (try Self.decode(row), try row.makeRandomAccess()[11].decode(Date.self))
             }
+            guard let (current, now) = locked else { throw WiredeskError.storyNotFound(id) }
+            guard current.version == ifVersion else {
+                throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
+            }
+            guard var (proposed, action, reason) = try decide(current, now) else { return current }
+            proposed.version = current.version + 1
+            proposed.updatedBy = principal.name
+            let story = try await Self.update(proposed, on: connection, logger: logger)
+
+            var diff: [FieldChange]?
+            if story.content != current.content {
+                let changes = FieldDiff.between(
+                    try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
+                try await Revisions.append(story, diff: changes, on: connection, logger: logger)
+                diff = changes
+            }
+            try await AuditLog.append(
+                AuditEntry(
+                    principal: principal, action: action, storyID: id, fromState: current.state,
+                    toState: story.state, version: story.version, diff: diff, reason: reason),
+                on: connection, logger: logger)
+            return story
         }
     }
 
@@ -234,7 +226,10 @@ public struct StoryStore: Sendable {
     }
 
     private static func decode(_ row: PostgresRow) throws -> Story {
-        let (id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections, killNotice) =
+        let (
+            id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
+            killNotice
+        ) =
             try row.decode((UUID, String, Int, String, Date, String, Date, String, Date?, String, String?).self)
         let decoder = JSONCoding.decoder()
         return Story(
@@ -251,10 +246,10 @@ extension StoryContent {
     /// The content after a JSON merge patch (RFC 7386), validated.
     public func applying(_ patch: JSONValue) throws -> StoryContent {
         guard case .object(let fields) = patch else {
-            throw WiredeskError.invalid(field: "", "a patch must be a JSON object")
+            throw WiredeskError.malformed(field: "", "a patch must be a JSON object")
         }
         if let key = fields.keys.sorted().first(where: { Story.ServerKeys(rawValue: $0) != nil }) {
-            throw WiredeskError.invalid(field: key, "set by the server; it cannot be edited")
+            throw WiredeskError.malformed(field: key, "set by the server; it cannot be edited")
         }
         let content = try JSONValue(encoding: self).merging(patch).decode(as: StoryContent.self)
         try content.validate()

@@ -30,10 +30,10 @@ public struct APIToken: Encodable, Equatable, Sendable {
 /// Users and their API tokens (`users`, `api_tokens`). A token is shown once, when created; only
 /// its SHA-256 is stored, so a copy of the database does not hand out working tokens.
 public struct UserStore: Sendable {
-    public let client: PostgresClient
+    public let database: Database
 
-    public init(client: PostgresClient) {
-        self.client = client
+    public init(database: Database) {
+        self.database = database
     }
 
     /// The operator at the admin console, for user and token commands run without `--as`: whoever
@@ -42,9 +42,11 @@ public struct UserStore: Sendable {
 
     public static func validateName(_ name: String) throws {
         let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x5F || byte == 0x2D
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x5F
+                || byte == 0x2D
         }
-        guard (1...64).contains(name.utf8.count), allowed, name.first?.isLetter == true || name.first?.isNumber == true else {
+        guard (1...64).contains(name.utf8.count), allowed, name.first?.isLetter == true || name.first?.isNumber == true
+        else {
             throw WiredeskError.invalid(
                 field: "name", "user names are 1-64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit")
         }
@@ -58,70 +60,59 @@ public struct UserStore: Sendable {
     public func add(_ name: String, role: Role, by principal: Principal, logger: Logger) async throws -> User {
         try Self.validateName(name)
         try Self.checkAdmin(principal)
-        return try await databaseErrors {
-            do {
-                return try await client.withTransaction(logger: logger) { connection in
-                    let rows = try await connection.query(
-                        "INSERT INTO users (name, role) VALUES (\(name), \(role.rawValue)) RETURNING \(unescaped: Self.userColumns)",
-                        logger: logger)
-                    let user = try await Self.decodeUsers(rows)[0]
-                    try await AuditLog.append(
-                        AuditEntry(principal: principal, action: "user.add", reason: "role \(role.rawValue)", subject: name),
-                        on: connection, logger: logger)
-                    return user
-                }
-            } catch let error as PostgresTransactionError {
-                if let psql = error.closureError as? PSQLError, psql.sqlState == "23505" {
-                    throw WiredeskError(.conflict, "a user named \(name) already exists")
-                }
-                throw error
+        do {
+            return try await database.transaction(logger: logger) { connection in
+                let rows = try await connection.query(
+                    "INSERT INTO users (name, role) VALUES (\(name), \(role.rawValue)) RETURNING \(unescaped: Self.userColumns)",
+                    logger: logger)
+                let user = try await Self.decodeUsers(rows)[0]
+                try await AuditLog.append(
+                    AuditEntry(
+                        principal: principal, action: "user.add", reason: "role \(role.rawValue)", subject: name),
+                    on: connection, logger: logger)
+                return user
             }
+        } catch let error as PSQLError where error.sqlState == "23505" {
+            throw WiredeskError(.conflict, "a user named \(name) already exists")
         }
     }
 
     public func list(logger: Logger) async throws -> [User] {
-        try await databaseErrors {
-            try await Self.decodeUsers(
-                client.query("SELECT \(unescaped: Self.userColumns) FROM users ORDER BY name", logger: logger))
-        }
+        try await database.rows("SELECT \(unescaped: Self.userColumns) FROM users ORDER BY name", logger: logger)
+            .map(Self.decodeUser)
     }
 
     /// A disabled user can no longer act: their tokens and `--as` are refused from the next request.
     public func disable(_ name: String, by principal: Principal, logger: Logger) async throws -> User {
         try Self.checkAdmin(principal)
-        return try await databaseErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    UPDATE users SET disabled_at = now() WHERE name = \(name) AND disabled_at IS NULL
-                    RETURNING \(unescaped: Self.userColumns)
-                    """,
-                    logger: logger)
-                if let user = try await Self.decodeUsers(rows).first {
-                    try await AuditLog.append(
-                        AuditEntry(principal: principal, action: "user.disable", subject: name),
-                        on: connection, logger: logger)
-                    return user
-                }
-                let existing = try await Self.decodeUsers(
-                    connection.query("SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger))
-                guard let user = existing.first else { throw Self.noSuchUser(name) }
+        return try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE users SET disabled_at = now() WHERE name = \(name) AND disabled_at IS NULL
+                RETURNING \(unescaped: Self.userColumns)
+                """,
+                logger: logger)
+            if let user = try await Self.decodeUsers(rows).first {
+                try await AuditLog.append(
+                    AuditEntry(principal: principal, action: "user.disable", subject: name),
+                    on: connection, logger: logger)
                 return user
             }
+            let existing = try await Self.decodeUsers(
+                connection.query(
+                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger))
+            guard let user = existing.first else { throw Self.noSuchUser(name) }
+            return user
         }
     }
 
     /// The enabled user `name`, acting through `source`.
     public func principal(named name: String, source: ChangeSource, logger: Logger) async throws -> Principal {
-        try await databaseErrors {
-            let rows = try await client.query(
-                "SELECT role, disabled_at IS NOT NULL FROM users WHERE name = \(name)", logger: logger)
-            for try await (role, disabled) in rows.decode((String, Bool).self) {
-                guard !disabled else { throw WiredeskError(.unauthenticated, "user \(name) is disabled") }
-                return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
-            }
-            throw Self.noSuchUser(name)
-        }
+        let rows = try await database.rows(
+            "SELECT role, disabled_at IS NOT NULL FROM users WHERE name = \(name)", logger: logger)
+        guard let (role, disabled) = try rows.first?.decode((String, Bool).self) else { throw Self.noSuchUser(name) }
+        guard !disabled else { throw WiredeskError(.unauthenticated, "user \(name) is disabled") }
+        return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
     }
 
     // MARK: Tokens
@@ -134,86 +125,85 @@ public struct UserStore: Sendable {
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = generator.next() }
-        let token = "wd_" + Data(bytes).base64EncodedString()
+        let token =
+            "wd_"
+            + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
         let id = UUID()
-        let info = try await databaseErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let users = try await connection.query(
-                    "SELECT disabled_at IS NOT NULL FROM users WHERE name = \(name) FOR UPDATE", logger: logger)
-                var found: Bool?
-                for try await disabled in users.decode(Bool.self) { found = disabled }
-                guard let disabled = found else { throw Self.noSuchUser(name) }
-                guard !disabled else { throw WiredeskError(.invalidTransition, "user \(name) is disabled") }
-                let rows = try await connection.query(
-                    """
-                    INSERT INTO api_tokens (id, user_name, token_hash) VALUES (\(id), \(name), \(Self.hash(token)))
-                    RETURNING \(unescaped: Self.tokenColumns)
-                    """,
-                    logger: logger)
-                let info = try await Self.decodeTokens(rows)[0]
-                try await AuditLog.append(
-                    AuditEntry(principal: principal, action: "token.create", reason: "for \(name)", subject: id.uuidString.lowercased()),
-                    on: connection, logger: logger)
-                return info
-            }
+        let info = try await database.transaction(logger: logger) { connection in
+            let users = try await connection.query(
+                "SELECT disabled_at IS NOT NULL FROM users WHERE name = \(name) FOR UPDATE", logger: logger)
+            var found: Bool?
+            for try await disabled in users.decode(Bool.self) { found = disabled }
+            guard let disabled = found else { throw Self.noSuchUser(name) }
+            guard !disabled else { throw WiredeskError(.invalidTransition, "user \(name) is disabled") }
+            let rows = try await connection.query(
+                """
+                INSERT INTO api_tokens (id, user_name, token_hash) VALUES (\(id), \(name), \(Self.hash(token)))
+                RETURNING \(unescaped: Self.tokenColumns)
+                """,
+                logger: logger)
+            let info = try await Self.decodeTokens(rows)[0]
+            try await AuditLog.append(
+                AuditEntry(
+                    principal: principal, action: "token.create", reason: "for \(name)",
+                    subject: id.uuidString.lowercased()),
+                on: connection, logger: logger)
+            return info
         }
         return (token, info)
     }
 
     public func revokeToken(_ id: UUID, by principal: Principal, logger: Logger) async throws -> APIToken {
         try Self.checkAdmin(principal)
-        return try await databaseErrors {
-            try await client.withTransaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    UPDATE api_tokens SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL
-                    RETURNING \(unescaped: Self.tokenColumns)
-                    """,
-                    logger: logger)
-                if let token = try await Self.decodeTokens(rows).first {
-                    try await AuditLog.append(
-                        AuditEntry(principal: principal, action: "token.revoke", reason: "of \(token.user)", subject: id.uuidString.lowercased()),
-                        on: connection, logger: logger)
-                    return token
-                }
-                let existing = try await Self.decodeTokens(
-                    connection.query("SELECT \(unescaped: Self.tokenColumns) FROM api_tokens WHERE id = \(id)", logger: logger))
-                guard let token = existing.first else {
-                    throw WiredeskError(.notFound, "no token with id \(id.uuidString.lowercased())")
-                }
+        return try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE api_tokens SET revoked_at = now() WHERE id = \(id) AND revoked_at IS NULL
+                RETURNING \(unescaped: Self.tokenColumns)
+                """,
+                logger: logger)
+            if let token = try await Self.decodeTokens(rows).first {
+                try await AuditLog.append(
+                    AuditEntry(
+                        principal: principal, action: "token.revoke", reason: "of \(token.user)",
+                        subject: id.uuidString.lowercased()),
+                    on: connection, logger: logger)
                 return token
             }
+            let existing = try await Self.decodeTokens(
+                connection.query(
+                    "SELECT \(unescaped: Self.tokenColumns) FROM api_tokens WHERE id = \(id)", logger: logger))
+            guard let token = existing.first else {
+                throw WiredeskError(.notFound, "no token with id \(id.uuidString.lowercased())")
+            }
+            return token
         }
     }
 
     public func tokens(of name: String? = nil, logger: Logger) async throws -> [APIToken] {
-        try await databaseErrors {
-            try await Self.decodeTokens(
-                client.query(
-                    """
-                    SELECT \(unescaped: Self.tokenColumns) FROM api_tokens
-                    WHERE \(name)::text IS NULL OR user_name = \(name) ORDER BY created_at
-                    """,
-                    logger: logger))
-        }
+        try await database.rows(
+            """
+            SELECT \(unescaped: Self.tokenColumns) FROM api_tokens
+            WHERE \(name)::text IS NULL OR user_name = \(name) ORDER BY created_at
+            """,
+            logger: logger
+        ).map(Self.decodeToken)
     }
 
     /// The user behind a live token, or `unauthenticated`.
     public func authenticate(token: String, source: ChangeSource, logger: Logger) async throws -> Principal {
-        try await databaseErrors {
-            let rows = try await client.query(
-                """
-                SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name
-                WHERE t.token_hash = \(Self.hash(token)) AND t.revoked_at IS NULL AND u.disabled_at IS NULL
-                """,
-                logger: logger)
-            for try await (name, role) in rows.decode((String, String).self) {
-                return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
-            }
+        let rows = try await database.rows(
+            """
+            SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name
+            WHERE t.token_hash = \(Self.hash(token)) AND t.revoked_at IS NULL AND u.disabled_at IS NULL
+            """,
+            logger: logger)
+        guard let (name, role) = try rows.first?.decode((String, String).self) else {
             throw WiredeskError(.unauthenticated, "the token is unknown, revoked, or its user is disabled")
         }
+        return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
     }
 
     // MARK: SQL
@@ -237,19 +227,25 @@ public struct UserStore: Sendable {
         WiredeskError(.notFound, "no user named \(name)")
     }
 
+    private static func decodeUser(_ row: PostgresRow) throws -> User {
+        let (name, role, createdAt, disabledAt) = try row.decode((String, String, Date, Date?).self)
+        return User(name: name, role: Role(rawValue: role) ?? .auditor, createdAt: createdAt, disabledAt: disabledAt)
+    }
+
+    private static func decodeToken(_ row: PostgresRow) throws -> APIToken {
+        let (id, user, createdAt, revokedAt) = try row.decode((UUID, String, Date, Date?).self)
+        return APIToken(id: id, user: user, createdAt: createdAt, revokedAt: revokedAt)
+    }
+
     private static func decodeUsers(_ rows: PostgresRowSequence) async throws -> [User] {
         var users: [User] = []
-        for try await (name, role, createdAt, disabledAt) in rows.decode((String, String, Date, Date?).self) {
-            users.append(User(name: name, role: Role(rawValue: role) ?? .auditor, createdAt: createdAt, disabledAt: disabledAt))
-        }
+        for try await row in rows { users.append(try decodeUser(row)) }
         return users
     }
 
     private static func decodeTokens(_ rows: PostgresRowSequence) async throws -> [APIToken] {
         var tokens: [APIToken] = []
-        for try await (id, user, createdAt, revokedAt) in rows.decode((UUID, String, Date, Date?).self) {
-            tokens.append(APIToken(id: id, user: user, createdAt: createdAt, revokedAt: revokedAt))
-        }
+        for try await row in rows { tokens.append(try decodeToken(row)) }
         return tokens
     }
 }
