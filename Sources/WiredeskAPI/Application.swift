@@ -1,45 +1,106 @@
-import Hummingbird
-import Logging
-import PostgresNIO
-import WiredeskCore
+import Foundation
+import HTTPTypes
+public import Hummingbird
+public import Logging
+import Metrics
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import Prometheus
+public import WiredeskCore
 
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
     public var database: DatabaseURL
+    public var maximumConnections: Int
+    /// Request bodies over this many bytes are refused with 413.
+    public var maximumBodySize: Int
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
+        maximumBodySize: Int = 1 << 20
+    ) {
         self.host = host
         self.port = port
         self.database = database
+        self.maximumConnections = maximumConnections
+        self.maximumBodySize = maximumBodySize
     }
 }
 
 /// The HTTP server, used by `wiredesk serve` and by the tests alike. The database pool runs as a
-/// service beside the server and is shut down after it on SIGTERM.
-public func buildApplication(_ settings: ServerSettings, logger: Logger) -> some ApplicationProtocol {
-    let client = PostgresClient(configuration: settings.database.clientConfiguration(), backgroundLogger: logger)
+/// service beside the server; on SIGTERM the server finishes in-flight requests, then the pool
+/// closes.
+public func buildApplication(_ settings: ServerSettings, logger: Logger) throws -> some ApplicationProtocol {
+    let registry = Telemetry.bootstrap()
+    let database = Database(url: settings.database, maximumConnections: settings.maximumConnections, logger: logger)
+    let api = API(database: database, stories: StoryStore(database: database), metrics: registry)
+
     let router = Router()
-    router.get("/health") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-    }
-    router.get("/ready") { _, context in
-        do {
-            try await client.query("SELECT 1", logger: context.logger)
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ready"}"#)))
-        } catch {
-            return Response(
-                status: .serviceUnavailable, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"database unavailable"}"#)))
-        }
-    }
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
+    router.add(middleware: AuthMiddleware(users: UserStore(database: database)))
+    try api.registerHandlers(
+        on: router,
+        configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
+        middlewares: [PlainResponseHeaders()])
+
     return Application(
         router: router,
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "wiredesk"),
-        services: [client],
+        services: [database.client],
         logger: logger)
+}
+
+/// swift-openapi-runtime percent-encodes header values as URI components
+/// (apple/swift-openapi-generator#529, #857), so an ETag of `"3"` would go out as `%223%22`. ETag
+/// and Location are not URI components: send them as they are.
+struct PlainResponseHeaders: ServerMiddleware {
+    func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        var (response, responseBody) = try await next(request, body, metadata)
+        for name in [HTTPField.Name.eTag, .location] {
+            if let value = response.headerFields[name] {
+                response.headerFields[name] = value.removingPercentEncoding ?? value
+            }
+        }
+        return (response, responseBody)
+    }
+}
+
+/// Timestamps as RFC 3339, read with or without fractional seconds, written with them.
+struct RFC3339DateTranscoder: DateTranscoder {
+    func encode(_ date: Date) throws -> String { JSONCoding.formatDate(date) }
+
+    func decode(_ text: String) throws -> Date {
+        guard let date = JSONCoding.parseDate(text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "not an RFC 3339 timestamp (e.g. 2026-01-07T09:30:00Z)"))
+        }
+        return date
+    }
+}
+
+/// Metrics go to one Prometheus registry per process, served at /metrics.
+enum Telemetry {
+    private static let registry: PrometheusCollectorRegistry = {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Prometheus names allow [a-zA-Z0-9_]; swift-metrics labels use dots (http.route).
+        factory.nameAndLabelSanitizer = { name, labels in
+            (sanitize(name), labels.map { (sanitize($0.0), $0.1) })
+        }
+        MetricsSystem.bootstrap(factory)
+        return registry
+    }()
+
+    static func bootstrap() -> PrometheusCollectorRegistry { registry }
+
+    private static func sanitize(_ name: String) -> String {
+        String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" })
+    }
 }

@@ -15,14 +15,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on.")
     var port = Int(ProcessInfo.processInfo.environment["WIREDESK_PORT"] ?? "") ?? 8080
 
+    @Option(help: "Largest request body in bytes; bigger ones get 413.")
+    var maxBodySize = Int(ProcessInfo.processInfo.environment["WIREDESK_MAX_BODY_BYTES"] ?? "") ?? 1 << 20
+
+    @Option(help: "Database connections in the pool.")
+    var connections = Int(ProcessInfo.processInfo.environment["WIREDESK_DB_CONNECTIONS"] ?? "") ?? 20
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
+    var logLevel: Logger.Level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
 
     func run() async throws {
         var logger = Logger(label: "wiredesk")
         logger.logLevel = logLevel
         do {
-            let settings = ServerSettings(host: host, port: port, database: try DatabaseURL.fromEnvironment())
+            let settings = ServerSettings(
+                host: host, port: port, database: try DatabaseURL.fromEnvironment(), maximumConnections: connections,
+                maximumBodySize: maxBodySize)
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await buildApplication(settings, logger: logger).runService()
         } catch {

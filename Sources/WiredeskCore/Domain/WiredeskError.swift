@@ -78,7 +78,7 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
 
     public static func malformed(field: String, _ message: String) -> WiredeskError {
         let summary = field.isEmpty ? message : "\(field): \(message)"
-        return WiredeskError(.malformed, summary, fields: [FieldError(field: field, message: message)])
+        return WiredeskError(.malformed, summary, fields: field.isEmpty ? [] : [FieldError(field: field, message: message)])
     }
 
     /// Names the field a JSON document got wrong.

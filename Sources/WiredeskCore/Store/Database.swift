@@ -191,6 +191,25 @@ public struct Database: Sendable {
     }
 }
 
+extension Database {
+    /// Whether the database answers within `timeout`; `unavailable` if not.
+    public func ping(timeout: Duration, logger: Logger) async throws {
+        let answered = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                (try? await rows("SELECT 1", logger: logger)) != nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard answered else { throw WiredeskError(.unavailable, "the database is unavailable") }
+    }
+}
+
 private final class PoolUse: Sendable {
     private let inFlight = Atomic<Int>(0)
     private let gauge = Gauge(label: "wiredesk_db_pool_in_use")

@@ -57,7 +57,7 @@ public struct StoryStore: Sendable {
     public func list(state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, logger: Logger)
         async throws -> Page
     {
-        guard (1...500).contains(limit) else { throw WiredeskError.invalid(field: "limit", "expected 1 to 500") }
+        guard (1...500).contains(limit) else { throw WiredeskError.malformed(field: "limit", "expected 1 to 500") }
         // Compare at microsecond precision, as stored; the cursor carries microseconds.
         let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
         let rows = try await database.rows(

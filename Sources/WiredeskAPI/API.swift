@@ -1,0 +1,160 @@
+import Foundation
+import Logging
+import OpenAPIRuntime
+import Prometheus
+import WiredeskCore
+
+/// The handlers of the operations in `openapi.yaml`. Each one maps its input to a Core call and
+/// the result back; rules live in the Core, errors are thrown and become problem documents.
+struct API: APIProtocol {
+    let database: Database
+    let stories: StoryStore
+    let metrics: PrometheusCollectorRegistry
+
+    // MARK: Service
+
+    func getHealth(_ input: Operations.GetHealth.Input) async throws -> Operations.GetHealth.Output {
+        .ok(.init(body: .json(.init(status: "ok"))))
+    }
+
+    func getReady(_ input: Operations.GetReady.Input) async throws -> Operations.GetReady.Output {
+        try await database.ping(timeout: .seconds(2), logger: RequestScope.logger)
+        return .ok(.init(body: .json(.init(status: "ready"))))
+    }
+
+    func getSpec(_ input: Operations.GetSpec.Input) async throws -> Operations.GetSpec.Output {
+        .ok(.init(body: .yaml(HTTPBody(PackageResources.openapi_yaml))))
+    }
+
+    func getMetrics(_ input: Operations.GetMetrics.Input) async throws -> Operations.GetMetrics.Output {
+        .ok(.init(body: .plainText(HTTPBody(metrics.emitToBuffer()))))
+    }
+
+    // MARK: Stories
+
+    func createStory(_ input: Operations.CreateStory.Input) async throws -> Operations.CreateStory.Output {
+        guard case .json(let document) = input.body else { throw Self.unsupportedBody }
+        let story = try await stories.create(
+            try StoryContent(document), by: try RequestScope.principal(), logger: RequestScope.logger)
+        return .created(
+            .init(
+                headers: .init(location: "/v1/stories/\(story.id.uuidString.lowercased())", eTag: Self.etag(story)),
+                body: .json(.init(story))))
+    }
+
+    func listStories(_ input: Operations.ListStories.Input) async throws -> Operations.ListStories.Output {
+        _ = try RequestScope.principal()
+        let page = try await stories.list(
+            state: input.query.state.map(StoryState.init), after: try input.query.cursor.map(StoryStore.Cursor.init(token:)),
+            limit: input.query.limit ?? 50, logger: RequestScope.logger)
+        return .ok(
+            .init(body: .json(.init(stories: page.stories.map(Components.Schemas.Story.init), nextCursor: page.next?.token))))
+    }
+
+    func getStory(_ input: Operations.GetStory.Input) async throws -> Operations.GetStory.Output {
+        _ = try RequestScope.principal()
+        let story = try await stories.story(try Self.storyID(input.path.id), logger: RequestScope.logger)
+        return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
+    }
+
+    func patchStory(_ input: Operations.PatchStory.Input) async throws -> Operations.PatchStory.Output {
+        let principal = try RequestScope.principal()
+        let id = try Self.storyID(input.path.id)
+        let version = try Self.version(ifMatch: input.headers.ifMatch)
+        let patch: OpenAPIObjectContainer =
+            switch input.body {
+            case .applicationMergePatchJson(let patch), .json(let patch): patch
+            }
+        let story = try await stories.edit(
+            id, patch: try JSONValue(patch), ifVersion: version, by: principal, logger: RequestScope.logger)
+        return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
+    }
+
+    func transitionStory(_ input: Operations.TransitionStory.Input) async throws -> Operations.TransitionStory.Output {
+        let principal = try RequestScope.principal()
+        let id = try Self.storyID(input.path.id)
+        let version = try Self.version(ifMatch: input.headers.ifMatch)
+        guard case .json(let request) = input.body else { throw Self.unsupportedBody }
+        let story = try await stories.transition(
+            id, Transition(request.transition), reason: request.reason, patch: try request.patch.map(JSONValue.init),
+            ifVersion: version, by: principal, logger: RequestScope.logger)
+        return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
+    }
+
+    func getStoryHistory(_ input: Operations.GetStoryHistory.Input) async throws -> Operations.GetStoryHistory.Output {
+        _ = try RequestScope.principal()
+        let id = try Self.storyID(input.path.id)
+        let limit = input.query.limit ?? 100
+        guard (1...500).contains(limit) else { throw WiredeskError.malformed(field: "limit", "expected 1 to 500") }
+        var before: Int64?
+        if let cursor = input.query.cursor {
+            guard let value = Int64(cursor), value > 0 else {
+                throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
+            }
+            before = value
+        }
+        // Distinguishes "no such story" from "no events on this page".
+        _ = try await stories.story(id, logger: RequestScope.logger)
+        let events = try await AuditLog.history(
+            of: id, before: before, limit: limit, database: database, logger: RequestScope.logger)
+        let next = events.count == limit ? events.last.map { String($0.id) } : nil
+        return .ok(.init(body: .json(.init(events: try events.map(Components.Schemas.AuditEvent.init), nextCursor: next))))
+    }
+
+    func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {
+        _ = try RequestScope.principal()
+        let id = try Self.storyID(input.path.id)
+        _ = try await stories.story(id, logger: RequestScope.logger)
+        let revisions = try await Revisions.list(of: id, database: database, logger: RequestScope.logger)
+        return .ok(.init(body: .json(try revisions.map(Components.Schemas.Revision.init))))
+    }
+
+    func getRevision(_ input: Operations.GetRevision.Input) async throws -> Operations.GetRevision.Output {
+        _ = try RequestScope.principal()
+        let revision = try await Revisions.revision(
+            input.path.number, of: try Self.storyID(input.path.id), database: database, logger: RequestScope.logger)
+        return .ok(.init(body: .json(try .init(revision))))
+    }
+
+    func diffRevisions(_ input: Operations.DiffRevisions.Input) async throws -> Operations.DiffRevisions.Output {
+        _ = try RequestScope.principal()
+        let changes = try await Revisions.diff(
+            input.path.number, input.path.other, of: try Self.storyID(input.path.id), database: database,
+            logger: RequestScope.logger)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        from: input.path.number, to: input.path.other,
+                        changes: try changes.map(Components.Schemas.FieldChange.init)))))
+    }
+
+    // MARK: Helpers
+
+    static let unsupportedBody = WiredeskError.malformed(field: "", "unsupported request body")
+
+    static func etag(_ story: Story) -> String { "\"\(story.version)\"" }
+
+    static func storyID(_ text: String) throws -> UUID {
+        guard let id = UUID(uuidString: text) else { throw WiredeskError.malformed(field: "id", "not a UUID: \(text)") }
+        return id
+    }
+
+    /// The version a write names: `If-Match: "3"`. Without it the write is refused (428): a client
+    /// that does not say what it read could overwrite what it never saw.
+    static func version(ifMatch: String?) throws -> Int {
+        guard let ifMatch else {
+            throw Problem(
+                .preconditionRequired, kind: "precondition-required",
+                detail: #"send If-Match with the ETag of the version you read, e.g. If-Match: "3""#)
+        }
+        var text = Substring(ifMatch.trimmingCharacters(in: .whitespaces))
+        if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 {
+            text = text.dropFirst().dropLast()
+        }
+        guard let version = Int(text), version >= 1 else {
+            throw WiredeskError.malformed(field: "If-Match", #"expected one version as an ETag, e.g. "3""#)
+        }
+        return version
+    }
+}

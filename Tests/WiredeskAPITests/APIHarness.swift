@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import WiredeskAPI
+import WiredeskCore
+import WiredeskTestSupport
+
+/// A live server on a free port over a fresh newsroom, with a token for every user.
+struct APIHarness: Sendable {
+    let newsroom: Newsroom
+    let client: any TestClientProtocol
+    let tokens: [String: String]
+
+    static func with(
+        maximumBodySize: Int = 1 << 20, _ body: @Sendable (APIHarness) async throws -> Void
+    ) async throws {
+        try await Newsroom.with { newsroom in
+            var tokens: [String: String] = [:]
+            for user in newsroom.everyone {
+                tokens[user.name] = try await newsroom.users.createToken(
+                    for: user.name, by: newsroom.admin, logger: newsroom.logger
+                ).token
+            }
+            let app = try buildApplication(
+                ServerSettings(port: 0, database: newsroom.url, maximumBodySize: maximumBodySize),
+                logger: TestDatabase.logger)
+            let frozenTokens = tokens
+            try await app.test(.ahc(.http)) { client in
+                try await body(APIHarness(newsroom: newsroom, client: client, tokens: frozenTokens))
+            }
+        }
+    }
+
+    struct Reply: Sendable {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: Data
+
+        var json: [String: Any] {
+            get throws {
+                try #require(
+                    try JSONSerialization.jsonObject(with: body) as? [String: Any], "\(String(decoding: body, as: UTF8.self))")
+            }
+        }
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var etag: String? { headers[.eTag] }
+
+        /// A problem document: checks the media type and returns type (without the base), and the document.
+        var problem: (type: String, document: [String: Any]) {
+            get throws {
+                #expect(headers[.contentType] == "application/problem+json", "\(text)")
+                let document = try json
+                let type = try #require(document["type"] as? String)
+                #expect(document["status"] as? Int == status.code)
+                return (String(type.dropFirst("https://wiredesk.dev/problems/".count)), document)
+            }
+        }
+    }
+
+    /// Sends a request as `user` (nil: no Authorization header).
+    @discardableResult
+    func send(
+        _ method: HTTPRequest.Method, _ path: String, as user: String? = "ed", headers: HTTPFields = [:],
+        json: String? = nil, bytes: [UInt8]? = nil, contentType: String = "application/json"
+    ) async throws -> Reply {
+        var headers = headers
+        if let user { headers[.authorization] = "Bearer \(tokens[user]!)" }
+        var body: ByteBuffer?
+        if let json { body = ByteBuffer(string: json) }
+        if let bytes { body = ByteBuffer(bytes: bytes) }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = contentType }
+        let response = try await client.executeRequest(uri: path, method: method, headers: headers, body: body)
+        return Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
+    }
+
+    /// Creates the Almaty story as `user` and returns its id.
+    func createAlmaty(as user: String = "rita") async throws -> String {
+        let reply = try await send(.post, "/v1/stories", as: user, json: Self.almatyJSON)
+        #expect(reply.status == .created, "\(reply.text)")
+        return try #require(try reply.json["id"] as? String)
+    }
+
+    func transition(_ id: String, _ transition: String, as user: String = "ed", version: Int, reason: String? = nil)
+        async throws -> Reply
+    {
+        var body: [String: Any] = ["transition": transition]
+        if let reason { body["reason"] = reason }
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: body), as: UTF8.self)
+        return try await send(.post, "/v1/stories/\(id)/transitions", as: user, headers: [.ifMatch: "\"\(version)\""], json: json)
+    }
+
+    static let almatyJSON = String(decoding: try! TestDatabase.fixture("almaty.json"), as: UTF8.self)
+}
