@@ -15,16 +15,19 @@ public struct ServerSettings: Sendable {
     public var maximumConnections: Int
     /// Request bodies over this many bytes are refused with 413.
     public var maximumBodySize: Int
+    /// How long a request waits for a database connection before it is answered 503.
+    public var databaseTimeout: Duration
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
-        maximumBodySize: Int = 1 << 20
+        maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5)
     ) {
         self.host = host
         self.port = port
         self.database = database
         self.maximumConnections = maximumConnections
         self.maximumBodySize = maximumBodySize
+        self.databaseTimeout = databaseTimeout
     }
 }
 
@@ -33,7 +36,9 @@ public struct ServerSettings: Sendable {
 /// closes.
 public func buildApplication(_ settings: ServerSettings, logger: Logger) throws -> some ApplicationProtocol {
     let registry = Telemetry.bootstrap()
-    let database = Database(url: settings.database, maximumConnections: settings.maximumConnections, logger: logger)
+    let database = Database(
+        url: settings.database, maximumConnections: settings.maximumConnections, acquireTimeout: settings.databaseTimeout,
+        logger: logger)
     let api = API(database: database, stories: StoryStore(database: database), metrics: registry)
 
     let router = Router()

@@ -11,6 +11,8 @@ struct Problem: Error, Encodable, Sendable {
     var title: String
     var status: Int
     var detail: String?
+    /// The request path the problem occurred on.
+    var instance: String?
     var rule: String?
     var field: String?
     var errors: [WiredeskError.FieldError]?
@@ -20,7 +22,7 @@ struct Problem: Error, Encodable, Sendable {
     var headers: HTTPFields = [:]
 
     enum CodingKeys: String, CodingKey {
-        case type, title, status, detail, rule, field, errors, currentVersion, requestId
+        case type, title, status, detail, instance, rule, field, errors, currentVersion, requestId
     }
 
     static let typeBase = "https://wiredesk.dev/problems/"
@@ -106,9 +108,10 @@ struct Problem: Error, Encodable, Sendable {
         }
     }
 
-    func response(requestID: String?) -> Response {
+    func response(requestID: String?, path: String?) -> Response {
         var problem = self
         problem.requestId = requestID
+        problem.instance = path
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(problem)) ?? Data(#"{"type":"about:blank","title":"Error","status":500}"#.utf8)
@@ -128,7 +131,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let scope = RequestScope.current
-            return Problem.from(error, logger: scope?.logger ?? context.logger).response(requestID: scope?.requestID)
+            return Problem.from(error, logger: scope?.logger ?? context.logger)
+                .response(requestID: scope?.requestID, path: request.uri.path)
         }
     }
 }

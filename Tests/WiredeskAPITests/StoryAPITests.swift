@@ -1,6 +1,8 @@
 import Foundation
 import HTTPTypes
+import HummingbirdTesting
 import Testing
+import WiredeskAPI
 import WiredeskCore
 import WiredeskTestSupport
 
@@ -178,6 +180,27 @@ import WiredeskTestSupport
             #expect(metrics.text.contains("http_server_request_duration"))
             #expect(metrics.text.contains("wiredesk_db_pool_in_use"))
             #expect(metrics.text.contains("wiredesk_db_pool_size"))
+        }
+    }
+
+    @Test func withoutTheDatabaseTheServerAnswers503() async throws {
+        var url = try TestDatabase.serverURL
+        url.port = 1
+        let app = try buildApplication(
+            ServerSettings(port: 0, database: url, databaseTimeout: .seconds(1)), logger: TestDatabase.logger)
+        try await app.test(.ahc(.http)) { client in
+            let clock = ContinuousClock()
+            let start = clock.now
+            for path in ["/ready", "/v1/stories"] {
+                let response = try await client.executeRequest(
+                    uri: path, method: .get, headers: [.authorization: "Bearer wd_x"], body: nil)
+                #expect(response.status == .serviceUnavailable, "\(path)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+                #expect(response.headers[.retryAfter] != nil)
+                #expect(String(buffer: response.body).contains("https://wiredesk.dev/problems/unavailable"))
+            }
+            #expect(start.duration(to: clock.now) < .seconds(10))
+            #expect(try await client.executeRequest(uri: "/health", method: .get, headers: [:], body: nil).status == .ok)
         }
     }
 

@@ -151,41 +151,74 @@ extension DatabaseURL {
 /// connection; `wiredesk_db_pool_size`: the most the pool opens).
 public struct Database: Sendable {
     public let client: PostgresClient
+    /// How long an operation waits for a connection before it is refused as `unavailable`. The
+    /// pool itself waits up to a minute while the server is down; a newsroom tool should say so
+    /// at once instead.
+    public var acquireTimeout: Duration
     private let use: PoolUse
 
-    public init(client: PostgresClient, maximumConnections: Int) {
+    public init(client: PostgresClient, maximumConnections: Int, acquireTimeout: Duration = .seconds(5)) {
         self.client = client
+        self.acquireTimeout = acquireTimeout
         self.use = PoolUse(size: maximumConnections)
     }
 
     /// A pool for `url`; run `client.run()` (or add `client` as a service) before using it.
-    public init(url: DatabaseURL, maximumConnections: Int = 20, logger: Logger) {
+    public init(
+        url: DatabaseURL, maximumConnections: Int = 20, acquireTimeout: Duration = .seconds(5), logger: Logger
+    ) {
         let client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
-        self.init(client: client, maximumConnections: maximumConnections)
+        self.init(client: client, maximumConnections: maximumConnections, acquireTimeout: acquireTimeout)
     }
 
     /// Runs `body` in one transaction, committed when it returns and rolled back when it throws.
     public func transaction<T: Sendable>(
-        logger: Logger, _ body: (PostgresConnection) async throws -> T
+        logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await use.measure {
-            try await databaseErrors {
-                try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-            }
+        try await leased { connection in
+            try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
         }
     }
 
     /// Runs one statement and returns all its rows.
     @discardableResult
     public func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await leased { connection in
+            var rows: [PostgresRow] = []
+            for try await row in try await connection.query(query, logger: logger) {
+                rows.append(row)
+            }
+            return rows
+        }
+    }
+
+    /// Runs `body` on a pooled connection, giving up with `unavailable` if none comes within
+    /// `acquireTimeout`. Once the connection is held, the work is never cut short.
+    private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await use.measure {
             try await databaseErrors {
-                var rows: [PostgresRow] = []
-                for try await row in try await client.query(query, logger: logger) {
-                    rows.append(row)
+                let acquired = Flag()
+                return try await withThrowingTaskGroup(of: T?.self) { group in
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            acquired.set()
+                            return try await body(connection)
+                        }
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: acquireTimeout)
+                        guard acquired.isSet else {
+                            throw WiredeskError(.unavailable, "the database is unavailable")
+                        }
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    while let result = try await group.next() {
+                        if let value = result { return value }
+                    }
+                    throw CancellationError()
                 }
-                return rows
             }
         }
     }
@@ -208,6 +241,12 @@ extension Database {
         }
         guard answered else { throw WiredeskError(.unavailable, "the database is unavailable") }
     }
+}
+
+private final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
 }
 
 private final class PoolUse: Sendable {

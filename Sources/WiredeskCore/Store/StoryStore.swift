@@ -161,7 +161,7 @@ public struct StoryStore: Sendable {
     /// event in the same transaction. `decide` returns nil when there is nothing to write.
     private func write(
         _ id: UUID, ifVersion: Int, by principal: Principal, logger: Logger,
-        _ decide: (Story, Date) throws -> (story: Story, action: String, reason: String?)?
+        _ decide: @escaping @Sendable (Story, Date) throws -> (story: Story, action: String, reason: String?)?
     ) async throws -> Story {
         try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query(
@@ -178,10 +178,11 @@ public struct StoryStore: Sendable {
             guard var (proposed, action, reason) = try decide(current, now) else { return current }
             proposed.version = current.version + 1
             proposed.updatedBy = principal.name
-            let story = try await Self.update(proposed, on: connection, logger: logger)
+            let contentChanged = proposed.content != current.content
+            let story = try await Self.update(proposed, contentChanged: contentChanged, on: connection, logger: logger)
 
             var diff: [FieldChange]?
-            if story.content != current.content {
+            if contentChanged {
                 let changes = FieldDiff.between(
                     try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
                 try await Revisions.append(story, diff: changes, on: connection, logger: logger)
@@ -203,24 +204,30 @@ public struct StoryStore: Sendable {
         corrections::text, kill_notice
         """
 
-    /// Writes the story and returns it as stored. Times come from the database clock: the first
-    /// publication sets `published_at`, later corrections keep it.
-    private static func update(_ story: Story, on connection: PostgresConnection, logger: Logger) async throws -> Story {
-        let content = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+    /// Writes the story and returns it as stored: the content column only when it changed, and
+    /// times from the database clock (the first publication sets `published_at`; corrections
+    /// keep it).
+    private static func update(
+        _ story: Story, contentChanged: Bool, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Story {
+        let content = contentChanged ? String(decoding: try JSONCoding.encode(story.content), as: UTF8.self) : nil
         let corrections = String(decoding: try JSONCoding.encode(story.corrections), as: UTF8.self)
         let rows = try await connection.query(
             """
             UPDATE stories SET state = \(story.state.rawValue), version = \(story.version),
-                content = \(content)::jsonb, updated_at = now(), updated_by = \(story.updatedBy),
+                content = COALESCE(\(content)::jsonb, content), updated_at = now(), updated_by = \(story.updatedBy),
                 published_at = CASE WHEN \(story.state.rawValue) = 'published' THEN COALESCE(published_at, now())
                                     ELSE published_at END,
                 corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
             WHERE id = \(story.id)
-            RETURNING \(unescaped: columns)
+            RETURNING updated_at, published_at
             """,
             logger: logger)
-        for try await row in rows {
-            return try decode(row)
+        for try await (updatedAt, publishedAt) in rows.decode((Date, Date?).self) {
+            var stored = story
+            stored.updatedAt = updatedAt
+            stored.publishedAt = publishedAt
+            return stored
         }
         throw WiredeskError.storyNotFound(story.id)
     }
