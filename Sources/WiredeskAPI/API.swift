@@ -112,15 +112,16 @@ struct API: APIProtocol {
     func getRevision(_ input: Operations.GetRevision.Input) async throws -> Operations.GetRevision.Output {
         _ = try RequestScope.principal()
         let revision = try await Revisions.revision(
-            input.path.number, of: try Self.storyID(input.path.id), database: database, logger: RequestScope.logger)
+            try Self.revisionNumber(input.path.number), of: try Self.storyID(input.path.id), database: database,
+            logger: RequestScope.logger)
         return .ok(.init(body: .json(try .init(revision))))
     }
 
     func diffRevisions(_ input: Operations.DiffRevisions.Input) async throws -> Operations.DiffRevisions.Output {
         _ = try RequestScope.principal()
         let changes = try await Revisions.diff(
-            input.path.number, input.path.other, of: try Self.storyID(input.path.id), database: database,
-            logger: RequestScope.logger)
+            try Self.revisionNumber(input.path.number), try Self.revisionNumber(input.path.other),
+            of: try Self.storyID(input.path.id), database: database, logger: RequestScope.logger)
         return .ok(
             .init(
                 body: .json(
@@ -138,6 +139,13 @@ struct API: APIProtocol {
     static func storyID(_ text: String) throws -> UUID {
         guard let id = UUID(uuidString: text) else { throw WiredeskError.malformed(field: "id", "not a UUID: \(text)") }
         return id
+    }
+
+    static func revisionNumber(_ number: Int) throws -> Int {
+        guard (1...Int(Int32.max)).contains(number) else {
+            throw WiredeskError.malformed(field: "number", "revisions are numbered from 1")
+        }
+        return number
     }
 
     /// The version a write names: `If-Match: "3"`. Without it the write is refused (428): a client

@@ -47,6 +47,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
     router.add(middleware: AuthMiddleware(users: UserStore(database: database)))
+    MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),

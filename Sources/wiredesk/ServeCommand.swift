@@ -21,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Database connections in the pool.")
     var connections = Int(ProcessInfo.processInfo.environment["WIREDESK_DB_CONNECTIONS"] ?? "") ?? 20
 
+    @Option(help: "Seconds a request waits for a database connection before it is answered 503.")
+    var dbTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_DB_TIMEOUT"] ?? "") ?? 5
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
 
@@ -30,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             let settings = ServerSettings(
                 host: host, port: port, database: try DatabaseURL.fromEnvironment(), maximumConnections: connections,
-                maximumBodySize: maxBodySize)
+                maximumBodySize: maxBodySize, databaseTimeout: .milliseconds(Int(dbTimeout * 1000)))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await buildApplication(settings, logger: logger).runService()
         } catch {

@@ -1,0 +1,11 @@
+-- A story's history page.
+dofile(os.getenv("WD_BENCH") .. "/wrk/common.lua")
+
+local ids
+function init(args) ids = loadIds() end
+
+local i = 0
+function request()
+  i = i % #ids + 1
+  return wrk.format("GET", "/v1/stories/" .. ids[i] .. "/history", headers())
+end
