@@ -37,8 +37,8 @@ public struct ServerSettings: Sendable {
 public func buildApplication(_ settings: ServerSettings, logger: Logger) throws -> some ApplicationProtocol {
     let registry = Telemetry.bootstrap()
     let database = Database(
-        url: settings.database, maximumConnections: settings.maximumConnections, acquireTimeout: settings.databaseTimeout,
-        logger: logger)
+        url: settings.database, maximumConnections: settings.maximumConnections, keepWarm: true,
+        acquireTimeout: settings.databaseTimeout, logger: logger)
     let api = API(database: database, stories: StoryStore(database: database), metrics: registry)
 
     let router = Router()

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import WiredeskAPI
 import WiredeskCore
 
@@ -28,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
 
     func run() async throws {
+        // Run Swift concurrency's jobs on NIO's event loop threads: the server, the database
+        // pool and the handlers then share two threads instead of hopping between thread pools.
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         var logger = Logger(label: "wiredesk")
         logger.logLevel = logLevel
         do {

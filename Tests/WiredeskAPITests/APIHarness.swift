@@ -26,7 +26,7 @@ struct APIHarness: Sendable {
                 ).token
             }
             let app = try buildApplication(
-                ServerSettings(port: 0, database: newsroom.url, maximumBodySize: maximumBodySize),
+                ServerSettings(port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize),
                 logger: TestDatabase.logger)
             let frozenTokens = tokens
             try await app.test(.ahc(.http)) { client in

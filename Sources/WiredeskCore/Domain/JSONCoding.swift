@@ -25,8 +25,10 @@ public enum JSONCoding {
         return encoder
     }
 
-    public static func decoder() -> JSONDecoder {
+    /// `stored`: for JSON this server wrote to the database itself, already checked on the way in.
+    public static func decoder(stored: Bool = false) -> JSONDecoder {
         let decoder = JSONDecoder()
+        if stored { decoder.userInfo[.trustedSource] = true }
         decoder.dateDecodingStrategy = .custom { decoder in
             let c = try decoder.singleValueContainer()
             let text = try c.decode(String.self)

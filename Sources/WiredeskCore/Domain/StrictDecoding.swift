@@ -15,6 +15,8 @@ extension Decoder {
     /// Codable ignores keys it does not know; a newsroom tool must not, or a misspelt
     /// `creditLine` silently drops the photographer's credit.
     func rejectUnknownKeys<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws {
+        // What this server wrote itself (the database) was checked on the way in.
+        if userInfo[.trustedSource] as? Bool == true { return }
         let container = try self.container(keyedBy: AnyCodingKey.self)
         let known = Set(Keys.allCases.map(\.stringValue))
         for key in container.allKeys where !known.contains(key.stringValue) {
@@ -23,6 +25,11 @@ extension Decoder {
             )
         }
     }
+}
+
+extension CodingUserInfoKey {
+    /// Set on decoders reading what Wiredesk stored itself.
+    static let trustedSource = CodingUserInfoKey(rawValue: "wiredesk.trustedSource")!
 }
 
 /// `pictures[0].caption` from a coding path.

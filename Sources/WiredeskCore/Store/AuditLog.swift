@@ -116,7 +116,7 @@ public enum AuditLog {
             source: ChangeSource(rawValue: source) ?? .cli, requestId: requestID, storyId: storyID,
             action: action, fromState: from.flatMap(StoryState.init), toState: to.flatMap(StoryState.init),
             version: version,
-            diff: try diff.map { try JSONCoding.decoder().decode([FieldChange].self, from: Data($0.utf8)) },
+            diff: try diff.map { try JSONCoding.decoder(stored: true).decode([FieldChange].self, from: Data($0.utf8)) },
             reason: reason, subject: subject)
     }
 }

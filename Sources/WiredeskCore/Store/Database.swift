@@ -99,7 +99,8 @@ public struct DatabaseURL: Sendable, Equatable {
         return "postgres://\(username)@\(host):\(port)/\(database)\(place)"
     }
 
-    public func clientConfiguration(maximumConnections: Int = 20) -> PostgresClient.Configuration {
+    /// `keepWarm`: a long-running server's pool, which opens all its connections and keeps them.
+    public func clientConfiguration(maximumConnections: Int = 20, keepWarm: Bool = false) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if let socketDirectory {
             config = .init(
@@ -112,6 +113,13 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         config.options.maximumConnections = maximumConnections
         config.options.connectTimeout = .seconds(5)
+        if keepWarm {
+            // A server keeps its connections open: with fewer kept than allowed, and with
+            // keep-alive pings, the pool arms and cancels a timer on every query it hands back,
+            // which costs more CPU than the query itself. A broken connection is replaced when used.
+            config.options.minimumConnections = maximumConnections
+            config.options.keepAliveBehavior = nil
+        }
         return config
     }
 }
@@ -165,10 +173,12 @@ public struct Database: Sendable {
 
     /// A pool for `url`; run `client.run()` (or add `client` as a service) before using it.
     public init(
-        url: DatabaseURL, maximumConnections: Int = 20, acquireTimeout: Duration = .seconds(5), logger: Logger
+        url: DatabaseURL, maximumConnections: Int = 20, keepWarm: Bool = false, acquireTimeout: Duration = .seconds(5),
+        logger: Logger
     ) {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections, keepWarm: keepWarm),
+            backgroundLogger: logger)
         self.init(client: client, maximumConnections: maximumConnections, acquireTimeout: acquireTimeout)
     }
 
@@ -194,30 +204,32 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` on a pooled connection, giving up with `unavailable` if none comes within
-    /// `acquireTimeout`. Once the connection is held, the work is never cut short.
+    /// `acquireTimeout`. Once the connection is held, the work is never cut short. The timer is an
+    /// event-loop timer, cheap enough for every query (a sleeping task per query is not).
     private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await use.measure {
             try await databaseErrors {
-                let acquired = Flag()
-                return try await withThrowingTaskGroup(of: T?.self) { group in
-                    group.addTask {
-                        try await client.withConnection { connection in
-                            acquired.set()
-                            return try await body(connection)
-                        }
+                let lease = Lease()
+                let work = Task {
+                    try await client.withConnection { connection in
+                        try lease.acquire()
+                        return try await body(connection)
                     }
-                    group.addTask {
-                        try await Task.sleep(for: acquireTimeout)
-                        guard acquired.isSet else {
-                            throw WiredeskError(.unavailable, "the database is unavailable")
-                        }
-                        return nil
+                }
+                let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(acquireTimeout.nanoseconds))
+                {
+                    if lease.expire() { work.cancel() }
+                }
+                defer { timer.cancel() }
+                do {
+                    return try await withTaskCancellationHandler {
+                        try await work.value
+                    } onCancel: {
+                        work.cancel()
                     }
-                    defer { group.cancelAll() }
-                    while let result = try await group.next() {
-                        if let value = result { return value }
-                    }
-                    throw CancellationError()
+                } catch {
+                    if lease.expired { throw WiredeskError(.unavailable, "the database is unavailable") }
+                    throw error
                 }
             }
         }
@@ -243,10 +255,36 @@ extension Database {
     }
 }
 
-private final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .relaxed) }
-    var isSet: Bool { value.load(ordering: .relaxed) }
+/// Whether a query got its connection in time: once acquired it can no longer expire, once
+/// expired it can no longer be acquired.
+private final class Lease: Sendable {
+    private enum State { case waiting, acquired, expired }
+    private let state = Mutex(State.waiting)
+
+    func acquire() throws {
+        try state.withLock { state in
+            guard state == .waiting else { throw WiredeskError(.unavailable, "the database is unavailable") }
+            state = .acquired
+        }
+    }
+
+    /// True when the lease was still waiting and is now expired.
+    func expire() -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return false }
+            state = .expired
+            return true
+        }
+    }
+
+    var expired: Bool { state.withLock { $0 == .expired } }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
 }
 
 private final class PoolUse: Sendable {

@@ -36,21 +36,6 @@ extension Revision {
 
 /// Stored in `revisions`, append-only like the audit trail.
 public enum Revisions {
-    static func append(
-        _ story: Story, diff: [FieldChange], on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        let content = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
-        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
-        try await connection.query(
-            """
-            INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
-            SELECT \(story.id), COALESCE(max(number), 0) + 1, \(story.version), \(story.state.rawValue),
-                   \(content)::jsonb, \(diffText)::jsonb, \(story.updatedAt), \(story.updatedBy)
-            FROM revisions WHERE story_id = \(story.id)
-            """,
-            logger: logger)
-    }
-
     public static func list(of storyID: UUID, database: Database, logger: Logger) async throws -> [Revision] {
         try await fetch(storyID, number: nil, database: database, logger: logger)
     }
@@ -83,7 +68,7 @@ public enum Revisions {
             ORDER BY number
             """,
             logger: logger)
-        let decoder = JSONCoding.decoder()
+        let decoder = JSONCoding.decoder(stored: true)
         return try rows.map { row in
             let (number, version, state, content, diff, createdAt, createdBy) =
                 try row.decode((Int, Int, String, String, String, Date, String).self)

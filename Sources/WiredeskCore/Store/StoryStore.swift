@@ -85,26 +85,34 @@ public struct StoryStore: Sendable {
         try Workflow.checkCreate(by: principal)
         try content.validate()
         let contentText = String(decoding: try JSONCoding.encode(content), as: UTF8.self)
+        let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
+        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
         let id = UUID()
-        return try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
+        let p = principal
+        // The story, its first revision and its audit event: one statement, so one transaction.
+        let rows = try await database.rows(
+            """
+            WITH story AS (
                 INSERT INTO stories (id, state, version, content, created_by, updated_by)
-                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(principal.name), \(principal.name))
-                RETURNING \(unescaped: Self.columns)
-                """,
-                logger: logger)
-            var created: Story?
-            for try await row in rows { created = try Self.decode(row) }
-            guard let story = created else { throw WiredeskError(.notFound, "story was not created") }
-            let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
-            try await Revisions.append(story, diff: diff, on: connection, logger: logger)
-            try await AuditLog.append(
-                AuditEntry(
-                    principal: principal, action: "create", storyID: id, toState: .draft, version: 1, diff: diff),
-                on: connection, logger: logger)
-            return story
+                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
+                RETURNING id, content, created_at),
+            revision AS (
+                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
+                SELECT id, 1, 1, 'draft', content, \(diffText)::jsonb, created_at, \(p.name) FROM story),
+            event AS (
+                INSERT INTO audit_events (at, actor, actor_role, source, request_id, story_id, action, to_state, version, diff)
+                SELECT created_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, 'create',
+                       'draft', 1, \(diffText)::jsonb
+                FROM story)
+            SELECT created_at FROM story
+            """,
+            logger: logger)
+        guard let createdAt = try rows.first?.decode(Date.self) else {
+            throw WiredeskError(.notFound, "story was not created")
         }
+        return Story(
+            id: id, state: .draft, version: 1, content: content, createdAt: createdAt, createdBy: p.name,
+            updatedAt: createdAt, updatedBy: p.name, publishedAt: nil, corrections: [], killNotice: nil)
     }
 
     /// Applies a JSON merge patch (RFC 7386) to the story's content. A patch that changes nothing
@@ -157,44 +165,71 @@ public struct StoryStore: Sendable {
         return story
     }
 
-    /// The one write path: lock, check the version, decide, then write story, revision and audit
-    /// event in the same transaction. `decide` returns nil when there is nothing to write.
+    /// The one write path. Read the story, check the version the writer read, let the workflow
+    /// decide, then write story, revision and audit event in one statement that applies only if the
+    /// story is still at that version: the row lock the UPDATE takes and its re-checked WHERE make a
+    /// racing writer's statement change nothing, and it is refused as stale. One statement is one
+    /// transaction, so the three rows commit or vanish together. `decide` returns nil when there is
+    /// nothing to write.
     private func write(
         _ id: UUID, ifVersion: Int, by principal: Principal, logger: Logger,
         _ decide: @escaping @Sendable (Story, Date) throws -> (story: Story, action: String, reason: String?)?
     ) async throws -> Story {
-        try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id) FOR UPDATE",
-                logger: logger)
-            var locked: (Story, Date)?
-            for try await row in rows {
-                locked = (try Self.decode(row), try row.makeRandomAccess()[11].decode(Date.self))
-            }
-            guard let (current, now) = locked else { throw WiredeskError.storyNotFound(id) }
-            guard current.version == ifVersion else {
-                throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
-            }
-            guard var (proposed, action, reason) = try decide(current, now) else { return current }
-            proposed.version = current.version + 1
-            proposed.updatedBy = principal.name
-            let contentChanged = proposed.content != current.content
-            let story = try await Self.update(proposed, contentChanged: contentChanged, on: connection, logger: logger)
-
-            var diff: [FieldChange]?
-            if contentChanged {
-                let changes = FieldDiff.between(
-                    try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
-                try await Revisions.append(story, diff: changes, on: connection, logger: logger)
-                diff = changes
-            }
-            try await AuditLog.append(
-                AuditEntry(
-                    principal: principal, action: action, storyID: id, fromState: current.state,
-                    toState: story.state, version: story.version, diff: diff, reason: reason),
-                on: connection, logger: logger)
-            return story
+        let read = try await database.rows(
+            "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id)", logger: logger)
+        guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
+        let current = try Self.decode(row)
+        let now = try row.makeRandomAccess()[11].decode(Date.self)
+        guard current.version == ifVersion else {
+            throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
         }
+        guard var (story, action, reason) = try decide(current, now) else { return current }
+        story.version = current.version + 1
+        story.updatedBy = principal.name
+
+        let contentChanged = story.content != current.content
+        var diff: [FieldChange]?
+        var contentText: String?
+        if contentChanged {
+            diff = FieldDiff.between(try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
+            contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+        }
+        let diffText = try diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
+        let corrections = String(decoding: try JSONCoding.encode(story.corrections), as: UTF8.self)
+        let p = principal
+        let rows = try await database.rows(
+            """
+            WITH updated AS (
+                UPDATE stories SET state = \(story.state.rawValue), version = \(story.version),
+                    content = COALESCE(\(contentText)::jsonb, content), updated_at = now(), updated_by = \(p.name),
+                    published_at = CASE WHEN \(story.state.rawValue) = 'published' THEN COALESCE(published_at, now())
+                                        ELSE published_at END,
+                    corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
+                WHERE id = \(id) AND version = \(current.version)
+                RETURNING id, version, state, content, updated_at, published_at),
+            revision AS (
+                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
+                SELECT id, (SELECT COALESCE(max(number), 0) + 1 FROM revisions WHERE story_id = \(id)), version, state,
+                       content, \(diffText)::jsonb, updated_at, \(p.name)
+                FROM updated WHERE \(contentChanged)),
+            event AS (
+                INSERT INTO audit_events
+                    (at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff, reason)
+                SELECT updated_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, \(action),
+                       \(current.state.rawValue), state, version, \(diffText)::jsonb, \(reason)
+                FROM updated)
+            SELECT updated_at, published_at FROM updated
+            """,
+            logger: logger)
+        guard let (updatedAt, publishedAt) = try rows.first?.decode((Date, Date?).self) else {
+            // Another writer got there between our read and our write.
+            let now = try await database.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
+            let version = try now.first?.decode(Int.self) ?? current.version
+            throw WiredeskError.staleVersion(expected: ifVersion, current: version)
+        }
+        story.updatedAt = updatedAt
+        story.publishedAt = publishedAt
+        return story
     }
 
     // MARK: SQL
@@ -204,41 +239,13 @@ public struct StoryStore: Sendable {
         corrections::text, kill_notice
         """
 
-    /// Writes the story and returns it as stored: the content column only when it changed, and
-    /// times from the database clock (the first publication sets `published_at`; corrections
-    /// keep it).
-    private static func update(
-        _ story: Story, contentChanged: Bool, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Story {
-        let content = contentChanged ? String(decoding: try JSONCoding.encode(story.content), as: UTF8.self) : nil
-        let corrections = String(decoding: try JSONCoding.encode(story.corrections), as: UTF8.self)
-        let rows = try await connection.query(
-            """
-            UPDATE stories SET state = \(story.state.rawValue), version = \(story.version),
-                content = COALESCE(\(content)::jsonb, content), updated_at = now(), updated_by = \(story.updatedBy),
-                published_at = CASE WHEN \(story.state.rawValue) = 'published' THEN COALESCE(published_at, now())
-                                    ELSE published_at END,
-                corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
-            WHERE id = \(story.id)
-            RETURNING updated_at, published_at
-            """,
-            logger: logger)
-        for try await (updatedAt, publishedAt) in rows.decode((Date, Date?).self) {
-            var stored = story
-            stored.updatedAt = updatedAt
-            stored.publishedAt = publishedAt
-            return stored
-        }
-        throw WiredeskError.storyNotFound(story.id)
-    }
-
     private static func decode(_ row: PostgresRow) throws -> Story {
         let (
             id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
             killNotice
         ) =
             try row.decode((UUID, String, Int, String, Date, String, Date, String, Date?, String, String?).self)
-        let decoder = JSONCoding.decoder()
+        let decoder = JSONCoding.decoder(stored: true)
         return Story(
             id: id, state: StoryState(rawValue: state) ?? .draft, version: version,
             content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
