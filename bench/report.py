@@ -4,6 +4,7 @@
 usage: report.py RAW_JSON OUT_DIR
 """
 import json
+import os
 import sys
 
 raw = json.load(open(sys.argv[1]))
@@ -61,7 +62,8 @@ for i, r in enumerate(rows):
     ax.annotate(f"{r['ratio']:.0%}", (i + 0.2, r["wiredesk_rps"]), ha="center", va="bottom", fontsize=8)
 ax.set_xticks(list(x), names)
 ax.set_ylabel("per second")
-ax.set_title(f"Wiredesk vs PostgreSQL's own limit ({raw['connections']} connections, {raw['machine']})", fontsize=9)
+ax.set_title(f"Wiredesk over HTTP vs pgbench doing the same SQL\n"
+             f"{raw['connections']} connections; wrk, server and PostgreSQL on one {os.cpu_count()}-core host", fontsize=9)
 ax.legend(fontsize=8)
 fig.tight_layout()
 fig.savefig(f"{out}/chart.png")

@@ -214,7 +214,7 @@ def kill9_during_writes(ctx):
                     current = json.loads(b)
                     story[1], story[2] = current["version"], current["state"]
 
-    threads = [threading.Thread(target=writer, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=writer, args=(i,), daemon=True) for i in range(6)]
     for t in threads:
         t.start()
     time.sleep(ctx.seconds)
@@ -260,7 +260,7 @@ def postgres_restart(ctx):
             seen.append((started, status, headers.get("Content-Type", ""), body))
             time.sleep(0.02)
 
-    threads = [threading.Thread(target=reader) for _ in range(4)]
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(4)]
     for t in threads:
         t.start()
     time.sleep(1)
@@ -270,10 +270,13 @@ def postgres_restart(ctx):
     subprocess.run([ctx.pg_script, "start"], check=True, capture_output=True)
     up_at = time.time()
     recovered_at = None
-    while time.time() < up_at + 30:
-        if request(server.port, "GET", f"/v1/stories/{story}", headers=auth)[0] == 200:
-            recovered_at = time.time()
-            break
+    while time.time() < up_at + 30 and server.alive():
+        try:
+            if request(server.port, "GET", f"/v1/stories/{story}", headers=auth)[0] == 200:
+                recovered_at = time.time()
+                break
+        except OSError:
+            pass
         time.sleep(0.1)
     stop.set()
     for t in threads:
@@ -329,7 +332,7 @@ def two_instances(ctx):
                 else:
                     raise Failure(f"unexpected {status}: {body[:200]!r}")
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -456,9 +459,10 @@ def main():
         try:
             outcome = scenario(ctx)
             print(f"ok    {scenario.__name__} ({time.time() - started:.0f}s): {outcome}", flush=True)
-        except Failure as failure:
+        except Exception as failure:  # noqa: BLE001 - any exception fails the scenario, not the suite
             failed += 1
-            print(f"FAIL  {scenario.__name__} ({time.time() - started:.0f}s): {failure}", flush=True)
+            print(f"FAIL  {scenario.__name__} ({time.time() - started:.0f}s): {type(failure).__name__}: {failure}",
+                  flush=True)
     sys.exit(1 if failed else 0)
 
 

@@ -93,10 +93,12 @@ struct API: APIProtocol {
             }
             before = value
         }
-        // Distinguishes "no such story" from "no events on this page".
-        _ = try await stories.story(id, logger: RequestScope.logger)
         let events = try await AuditLog.history(
             of: id, before: before, limit: limit, database: database, logger: RequestScope.logger)
+        if events.isEmpty {
+            // Every story has its create event: no events means no story, or a page past the end.
+            _ = try await stories.story(id, logger: RequestScope.logger)
+        }
         let next = events.count == limit ? events.last.map { String($0.id) } : nil
         return .ok(.init(body: .json(.init(events: try events.map(Components.Schemas.AuditEvent.init), nextCursor: next))))
     }

@@ -114,10 +114,11 @@ public struct DatabaseURL: Sendable, Equatable {
         config.options.maximumConnections = maximumConnections
         config.options.connectTimeout = .seconds(5)
         if keepWarm {
-            // A server keeps its connections open: with fewer kept than allowed, and with
-            // keep-alive pings, the pool arms and cancels a timer on every query it hands back,
-            // which costs more CPU than the query itself. A broken connection is replaced when used.
-            config.options.minimumConnections = maximumConnections
+            // With keep-alive pings the pool arms and cancels a timer on every query it hands
+            // back, which costs more CPU than many queries; on loopback a broken connection shows
+            // itself on use and is replaced. (Keeping `minimumConnections` at the maximum would
+            // spare the idle timer too, but postgres-nio then trips a precondition when the
+            // database restarts: vapor/postgres-nio#479, seen here in the fault suite.)
             config.options.keepAliveBehavior = nil
         }
         return config
@@ -178,7 +179,7 @@ public struct Database: Sendable {
     ) {
         let client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: maximumConnections, keepWarm: keepWarm),
-            backgroundLogger: logger)
+            eventLoopGroup: SpreadEventLoops.shared, backgroundLogger: logger)
         self.init(client: client, maximumConnections: maximumConnections, acquireTimeout: acquireTimeout)
     }
 
@@ -253,6 +254,26 @@ extension Database {
         }
         guard answered else { throw WiredeskError(.unavailable, "the database is unavailable") }
     }
+}
+
+/// NIO's shared event loops, handing out the next loop every time. `any()` on the group itself
+/// returns the caller's own loop, so a pool filled from one loop would put every connection on
+/// it and leave the other cores idle.
+final class SpreadEventLoops: EventLoopGroup, Sendable {
+    static let shared = SpreadEventLoops()
+    private let base = MultiThreadedEventLoopGroup.singleton
+
+    func next() -> any EventLoop { base.next() }
+    func any() -> any EventLoop { base.next() }
+    func makeIterator() -> EventLoopIterator { base.makeIterator() }
+
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        callback(nil)  // the shared loops live as long as the process
+    }
+
+    #if canImport(Dispatch)
+    func syncShutdownGracefully() throws {}
+    #endif
 }
 
 /// Whether a query got its connection in time: once acquired it can no longer expire, once
