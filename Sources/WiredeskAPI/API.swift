@@ -9,6 +9,7 @@ import WiredeskCore
 struct API: APIProtocol {
     let database: Database
     let stories: StoryStore
+    let ingest: IngestService
     let metrics: PrometheusCollectorRegistry
 
     // MARK: Service
@@ -54,7 +55,27 @@ struct API: APIProtocol {
     func getStory(_ input: Operations.GetStory.Input) async throws -> Operations.GetStory.Output {
         _ = try RequestScope.principal()
         let story = try await stories.story(try Self.storyID(input.path.id), logger: RequestScope.logger)
-        return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
+        let headers = Operations.GetStory.Output.Ok.Headers(eTag: Self.etag(story))
+        let accept = input.headers.accept.map(\.contentType)
+        let ninjs: Ninjs.ExportVersion? =
+            switch input.query.format {
+            case .ninjs, .ninjs3: .v3
+            case .ninjs2: .v2
+            case .json: nil
+            case nil: accept.contains(.applicationNinjsJson) && !accept.contains(.json) ? .v3 : nil
+            }
+        guard let ninjs else { return .ok(.init(headers: headers, body: .json(.init(story)))) }
+        guard case .object(let item) = Ninjs.export(story, as: ninjs) else { throw Problem.internalError }
+        let container = try OpenAPIObjectContainer(unvalidatedValue: item.mapValues(\.openAPIValue))
+        return .ok(.init(headers: headers, body: .applicationNinjsJson(container)))
+    }
+
+    func listIngestItems(_ input: Operations.ListIngestItems.Input) async throws -> Operations.ListIngestItems.Output {
+        _ = try RequestScope.principal()
+        let id = try Self.storyID(input.path.id)
+        let items = try await ingest.items(of: id, logger: RequestScope.logger)
+        if items.isEmpty { _ = try await stories.story(id, logger: RequestScope.logger) }
+        return .ok(.init(body: .json(items.map(Components.Schemas.IngestItem.init))))
     }
 
     func patchStory(_ input: Operations.PatchStory.Input) async throws -> Operations.PatchStory.Output {

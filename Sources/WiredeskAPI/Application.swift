@@ -39,7 +39,8 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     let database = Database(
         url: settings.database, maximumConnections: settings.maximumConnections, keepWarm: true,
         acquireTimeout: settings.databaseTimeout, logger: logger)
-    let api = API(database: database, stories: StoryStore(database: database), metrics: registry)
+    let ingest = IngestService(database: database)
+    let api = API(database: database, stories: StoryStore(database: database), ingest: ingest, metrics: registry)
 
     let router = Router()
     router.add(middleware: RequestIDMiddleware())
@@ -48,6 +49,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
     router.add(middleware: AuthMiddleware(users: UserStore(database: database)))
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
+    IngestRoutes(ingest: ingest).register(on: router)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),

@@ -19,7 +19,8 @@ extension StoryContent {
             bylines: (document.bylines ?? []).map(Byline.init), creditline: document.creditline,
             copyright: document.copyright, language: document.language, urgency: document.urgency,
             keywords: document.keywords ?? [], ednote: document.ednote, embargo: embargo,
-            body: (document.body ?? []).map(BodyBlock.init), pictures: (document.pictures ?? []).map(Picture.init))
+            body: (document.body ?? []).map(BodyBlock.init), pictures: (document.pictures ?? []).map(Picture.init),
+            teasers: (document.teasers ?? []).map { Teaser(headline: $0.headline, standfirst: $0.standfirst) })
     }
 }
 
@@ -84,7 +85,8 @@ extension Components.Schemas.StoryDocument {
             copyright: content.copyright, language: content.language, urgency: content.urgency,
             keywords: content.keywords, ednote: content.ednote, embargo: content.embargo.map(JSONCoding.formatDate),
             body: content.body.map(Components.Schemas.BodyBlock.init),
-            pictures: content.pictures.map(Components.Schemas.Picture.init))
+            pictures: content.pictures.map(Components.Schemas.Picture.init),
+            teasers: content.teasers.map { .init(headline: $0.headline, standfirst: $0.standfirst) })
     }
 }
 
@@ -100,7 +102,8 @@ extension Components.Schemas.Story {
             dateline: c.dateline.map(Components.Schemas.Dateline.init), source: c.source,
             bylines: c.bylines.map(Components.Schemas.Byline.init), creditline: c.creditline, copyright: c.copyright,
             language: c.language, urgency: c.urgency, keywords: c.keywords, ednote: c.ednote, embargo: c.embargo,
-            body: c.body.map(Components.Schemas.BodyBlock.init), pictures: c.pictures.map(Components.Schemas.Picture.init))
+            body: c.body.map(Components.Schemas.BodyBlock.init), pictures: c.pictures.map(Components.Schemas.Picture.init),
+            teasers: c.teasers.map { .init(headline: $0.headline, standfirst: $0.standfirst) })
     }
 }
 
@@ -180,5 +183,15 @@ extension JSONValue {
         case .array(let values): values.map(\.openAPIValue)
         case .object(let values): values.mapValues(\.openAPIValue)
         }
+    }
+}
+
+extension Components.Schemas.IngestItem {
+    init(_ item: IngestItem) {
+        self.init(
+            id: item.id.uuidString.lowercased(), storyId: item.storyId.uuidString.lowercased(), format: item.format,
+            agencyUri: item.agencyUri, agencyVersion: item.agencyVersion, sha256: item.sha256, mediaType: item.mediaType,
+            fileName: item.fileName, applied: item.applied, warnings: item.warnings, receivedAt: item.receivedAt,
+            receivedBy: item.receivedBy)
     }
 }

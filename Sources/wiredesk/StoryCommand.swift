@@ -23,7 +23,10 @@ struct StoryActor: ParsableArguments {
 struct StoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "story", abstract: "Create, edit, move and read stories.",
-        subcommands: [Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self])
+        subcommands: [
+            Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self, Export.self,
+            Provenance.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a draft from a story document (JSON).")
@@ -183,6 +186,64 @@ struct StoryCommand: AsyncParsableCommand {
                     let fields = r.diff.map(\.field).joined(separator: ", ")
                     print(
                         "r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)"
+                    )
+                }
+            }
+        }
+    }
+}
+
+extension Ninjs.ExportVersion: ExpressibleByArgument {}
+
+extension StoryCommand {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A story as an IPTC ninjs item: ninjs3 (3.1) or ninjs2 (2.2). The editor's note stays in.")
+        @Argument var id: String
+        @Option(help: "ninjs3 or ninjs2.") var format: Ninjs.ExportVersion = .v3
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (format, actor) = (format, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
+                let story = try await StoryStore(database: database).story(id, logger: logger)
+                try Console.printJSON(Ninjs.export(story, as: format))
+            }
+        }
+    }
+
+    struct Provenance: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The agency items that fed a story; --payload writes one back byte for byte.")
+        @Argument var id: String
+        @Option(help: "Write this item's payload, exactly as it arrived, to standard output.") var payload: String?
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (payload, actor) = (payload, actor)
+            let id = try parseID(id, json: actor.json)
+            let itemID = try payload.map { try parseID($0, json: actor.json) }
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
+                let ingest = IngestService(database: database)
+                let items = try await ingest.items(of: id, logger: logger)
+                if let itemID {
+                    guard items.contains(where: { $0.id == itemID }) else {
+                        throw WiredeskError(
+                            .notFound, "story \(id.uuidString.lowercased()) has no item \(itemID.uuidString.lowercased())")
+                    }
+                    FileHandle.standardOutput.write(try await ingest.payload(itemID, logger: logger).data)
+                    return
+                }
+                if actor.json { return try Console.printJSON(items) }
+                for item in items {
+                    let from = [item.fileName, item.agencyUri].compactMap { $0 }.joined(separator: " ")
+                    print(
+                        "\(item.id.uuidString.lowercased())  \(JSONCoding.formatDate(item.receivedAt))  \(item.format)  \(item.applied ? "applied" : "recorded")  sha256 \(item.sha256.prefix(12))  \(from)"
                     )
                 }
             }

@@ -60,6 +60,11 @@ enum StoryOutput {
             if let photographer = picture.photographer { lines.append("  photographer: \(photographer)") }
             if let uri = picture.uri { lines.append("  uri: \(uri)") }
         }
+        if !c.teasers.isEmpty {
+            lines.append("")
+            lines.append("[\(c.teasers.count) related headlines from the same page]")
+            for teaser in c.teasers { lines.append("  • \(teaser.headline)") }
+        }
         return lines.joined(separator: "\n")
     }
 

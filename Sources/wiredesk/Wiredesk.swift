@@ -10,10 +10,11 @@ struct Wiredesk: AsyncParsableCommand {
             private cluster of scripts/pg on 127.0.0.1:$WIREDESK_PG_PORT (default 54329).
             Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 not found, 4 stale version or \
             conflict, 5 not allowed for this user, 6 refused by the workflow, 7 database unavailable.
+            `import` exits 2 when any file failed (the others went in).
             """,
         subcommands: [
             MigrateCommand.self, ServeCommand.self, UserCommand.self, TokenCommand.self, StoryCommand.self,
-            AuditCommand.self,
+            AuditCommand.self, ImportCommand.self,
         ]
     )
 }

@@ -18,13 +18,16 @@ public struct StoryContent: Codable, Equatable, Sendable {
     public var embargo: Date?
     public var body: [BodyBlock]
     public var pictures: [Picture]
+    /// Headlines and standfirsts of other stories that came with this one (a wire page's
+    /// "related" links): kept beside the story, never part of its body.
+    public var teasers: [Teaser]
 
     public init(
         headline: String? = nil, slug: String? = nil, standfirst: String? = nil,
         dateline: Dateline? = nil, source: String? = nil, bylines: [Byline] = [],
         creditline: String? = nil, copyright: String? = nil, language: String? = nil,
         urgency: Int? = nil, keywords: [String] = [], ednote: String? = nil, embargo: Date? = nil,
-        body: [BodyBlock] = [], pictures: [Picture] = []
+        body: [BodyBlock] = [], pictures: [Picture] = [], teasers: [Teaser] = []
     ) {
         self.headline = headline
         self.slug = slug
@@ -41,11 +44,12 @@ public struct StoryContent: Codable, Equatable, Sendable {
         self.embargo = embargo
         self.body = body
         self.pictures = pictures
+        self.teasers = teasers
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case headline, slug, standfirst, dateline, source, bylines, creditline, copyright
-        case language, urgency, keywords, ednote, embargo, body, pictures
+        case language, urgency, keywords, ednote, embargo, body, pictures, teasers
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +70,26 @@ public struct StoryContent: Codable, Equatable, Sendable {
         embargo = try c.decodeIfPresent(Date.self, forKey: .embargo)
         body = try c.decodeIfPresent([BodyBlock].self, forKey: .body) ?? []
         pictures = try c.decodeIfPresent([Picture].self, forKey: .pictures) ?? []
+        teasers = try c.decodeIfPresent([Teaser].self, forKey: .teasers) ?? []
+    }
+}
+
+public struct Teaser: Codable, Equatable, Sendable {
+    public var headline: String
+    public var standfirst: String?
+
+    public init(headline: String, standfirst: String? = nil) {
+        self.headline = headline
+        self.standfirst = standfirst
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case headline, standfirst }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        headline = try c.decode(String.self, forKey: .headline)
+        standfirst = try c.decodeIfPresent(String.self, forKey: .standfirst)
     }
 }
 

@@ -20,6 +20,7 @@ public enum Limits {
     public static let altText = 1_000
     public static let uri = 2_048
     public static let reason = 2_000
+    public static let teasers = 100
 }
 
 extension StoryContent {
@@ -73,6 +74,11 @@ extension StoryContent {
             if let uri = picture.uri, URL(string: uri)?.scheme == nil {
                 v.fail("pictures[\(i)].uri", "expected an absolute URI")
             }
+        }
+        v.count(teasers, "teasers", max: Limits.teasers)
+        for (i, teaser) in teasers.enumerated() {
+            v.line(teaser.headline, "teasers[\(i)].headline", max: Limits.headline)
+            v.text(teaser.standfirst, "teasers[\(i)].standfirst", max: Limits.standfirst)
         }
         try v.finish()
     }

@@ -84,35 +84,9 @@ public struct StoryStore: Sendable {
     public func create(_ content: StoryContent, by principal: Principal, logger: Logger) async throws -> Story {
         try Workflow.checkCreate(by: principal)
         try content.validate()
-        let contentText = String(decoding: try JSONCoding.encode(content), as: UTF8.self)
-        let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
-        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
         let id = UUID()
-        let p = principal
-        // The story, its first revision and its audit event: one statement, so one transaction.
-        let rows = try await database.rows(
-            """
-            WITH story AS (
-                INSERT INTO stories (id, state, version, content, created_by, updated_by)
-                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
-                RETURNING id, content, created_at),
-            revision AS (
-                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
-                SELECT id, 1, 1, 'draft', content, \(diffText)::jsonb, created_at, \(p.name) FROM story),
-            event AS (
-                INSERT INTO audit_events (at, actor, actor_role, source, request_id, story_id, action, to_state, version, diff)
-                SELECT created_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, 'create',
-                       'draft', 1, \(diffText)::jsonb
-                FROM story)
-            SELECT created_at FROM story
-            """,
-            logger: logger)
-        guard let createdAt = try rows.first?.decode(Date.self) else {
-            throw WiredeskError(.notFound, "story was not created")
-        }
-        return Story(
-            id: id, state: .draft, version: 1, content: content, createdAt: createdAt, createdBy: p.name,
-            updatedAt: createdAt, updatedBy: p.name, publishedAt: nil, corrections: [], killNotice: nil)
+        let rows = try await database.rows(try Self.insert(id: id, content: content, by: principal), logger: logger)
+        return try Self.created(id: id, content: content, by: principal, rows: rows)
     }
 
     /// Applies a JSON merge patch (RFC 7386) to the story's content. A patch that changes nothing
@@ -183,22 +157,75 @@ public struct StoryStore: Sendable {
         guard current.version == ifVersion else {
             throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
         }
-        guard var (story, action, reason) = try decide(current, now) else { return current }
-        story.version = current.version + 1
-        story.updatedBy = principal.name
+        guard let (story, action, reason) = try decide(current, now) else { return current }
+        let update = try Self.update(current, to: story, action: action, reason: reason, by: principal)
+        let rows = try await database.rows(update.query, logger: logger)
+        guard let stored = try update.stored(rows) else {
+            // Another writer got there between our read and our write.
+            let now = try await database.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
+            let version = try now.first?.decode(Int.self) ?? current.version
+            throw WiredeskError.staleVersion(expected: ifVersion, current: version)
+        }
+        return stored
+    }
 
+    // MARK: Statements, shared with ingest
+
+    /// A new draft with its first revision and its `create` event, as one statement.
+    static func insert(id: UUID, content: StoryContent, by p: Principal, reason: String? = nil) throws -> PostgresQuery {
+        let contentText = String(decoding: try JSONCoding.encode(content), as: UTF8.self)
+        let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
+        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
+        return """
+            WITH story AS (
+                INSERT INTO stories (id, state, version, content, created_by, updated_by)
+                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
+                RETURNING id, content, created_at),
+            revision AS (
+                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
+                SELECT id, 1, 1, 'draft', content, \(diffText)::jsonb, created_at, \(p.name) FROM story),
+            event AS (
+                INSERT INTO audit_events
+                    (at, actor, actor_role, source, request_id, story_id, action, to_state, version, diff, reason)
+                SELECT created_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, 'create',
+                       'draft', 1, \(diffText)::jsonb, \(reason)
+                FROM story)
+            SELECT created_at FROM story
+            """
+    }
+
+    static func created(id: UUID, content: StoryContent, by p: Principal, rows: [PostgresRow]) throws -> Story {
+        guard let createdAt = try rows.first?.decode(Date.self) else {
+            throw WiredeskError(.notFound, "story was not created")
+        }
+        return Story(
+            id: id, state: .draft, version: 1, content: content, createdAt: createdAt, createdBy: p.name,
+            updatedAt: createdAt, updatedBy: p.name, publishedAt: nil, corrections: [], killNotice: nil)
+    }
+
+    /// The statement that moves `current` to `proposed` (the next version) with its revision, when
+    /// the content changed, and its audit event; it changes nothing unless the story is still at
+    /// `current.version`. `diff` overrides the recorded diff (a wire update records the agency's).
+    static func update(
+        _ current: Story, to proposed: Story, action: String, reason: String?, by p: Principal,
+        diff recorded: [FieldChange]? = nil
+    ) throws -> (query: PostgresQuery, stored: ([PostgresRow]) throws -> Story?) {
+        var story = proposed
+        story.version = current.version + 1
+        story.updatedBy = p.name
         let contentChanged = story.content != current.content
-        var diff: [FieldChange]?
+        var diff = recorded
         var contentText: String?
         if contentChanged {
-            diff = FieldDiff.between(try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
+            if diff == nil {
+                diff = FieldDiff.between(try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
+            }
             contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
         }
         let diffText = try diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
         let corrections = String(decoding: try JSONCoding.encode(story.corrections), as: UTF8.self)
-        let p = principal
-        let rows = try await database.rows(
-            """
+        let id = story.id
+        let query: PostgresQuery = """
             WITH updated AS (
                 UPDATE stories SET state = \(story.state.rawValue), version = \(story.version),
                     content = COALESCE(\(contentText)::jsonb, content), updated_at = now(), updated_by = \(p.name),
@@ -219,17 +246,14 @@ public struct StoryStore: Sendable {
                        \(current.state.rawValue), state, version, \(diffText)::jsonb, \(reason)
                 FROM updated)
             SELECT updated_at, published_at FROM updated
-            """,
-            logger: logger)
-        guard let (updatedAt, publishedAt) = try rows.first?.decode((Date, Date?).self) else {
-            // Another writer got there between our read and our write.
-            let now = try await database.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
-            let version = try now.first?.decode(Int.self) ?? current.version
-            throw WiredeskError.staleVersion(expected: ifVersion, current: version)
+            """
+        let stored = { (rows: [PostgresRow]) throws -> Story? in
+            guard let (updatedAt, publishedAt) = try rows.first?.decode((Date, Date?).self) else { return nil }
+            story.updatedAt = updatedAt
+            story.publishedAt = publishedAt
+            return story
         }
-        story.updatedAt = updatedAt
-        story.publishedAt = publishedAt
-        return story
+        return (query, stored)
     }
 
     // MARK: SQL
@@ -239,7 +263,7 @@ public struct StoryStore: Sendable {
         corrections::text, kill_notice
         """
 
-    private static func decode(_ row: PostgresRow) throws -> Story {
+    static func decode(_ row: PostgresRow) throws -> Story {
         let (
             id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
             killNotice

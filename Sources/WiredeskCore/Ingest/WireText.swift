@@ -1,0 +1,200 @@
+import Foundation
+
+/// What an importer recovered from one agency item, and what it noticed on the way.
+public struct ParsedItem: Sendable, Equatable {
+    public var content: StoryContent
+    /// The agency's own identifier for the item (ninjs `uri`), when it has one.
+    public var agencyURI: String?
+    public var agencyVersion: String?
+    public var warnings: [String]
+
+    public init(content: StoryContent, agencyURI: String? = nil, agencyVersion: String? = nil, warnings: [String] = []) {
+        self.content = content
+        self.agencyURI = agencyURI
+        self.agencyVersion = agencyVersion
+        self.warnings = warnings
+    }
+}
+
+/// Plain wire copy as it reaches a newsroom: a lead that opens with a dateline, paragraphs with
+/// all-capitals crossheads, and, on copy scraped from a page, a trailer of agency line, date line,
+/// picture caption and the page's other headlines. Agencies differ in the dateline
+/// (`ALMATY:`, `MOSCOW, Jan 6 (Reuters) -`, `GROSSETO, Italy (AP) --`, `Berlin (dpa) -`); copy in a
+/// shape this does not know still imports, as paragraphs, with a warning: the copy is never lost.
+public enum WireText {
+    public static func parse(_ text: String, language: String = "en") -> ParsedItem {
+        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        var content = StoryContent(language: language)
+        var warnings: [String] = []
+        guard let first = lines.first else {
+            return ParsedItem(content: content, warnings: ["the copy is empty"])
+        }
+        guard let lead = Dateline.parse(first) else {
+            content.body = lines.map { BodyBlock(.paragraph, $0) }
+            warnings.append("no dateline recognised in the first line; the copy was imported as it came")
+            return ParsedItem(content: content, warnings: warnings)
+        }
+        var dateline = WiredeskCore.Dateline(place: lead.place, date: lead.date)
+        content.source = lead.agency
+
+        // The trailer starts at an agency line directly followed by a date line.
+        var bodyEnd = lines.count
+        var rest: ArraySlice<String> = []
+        if let i = lines.indices.dropFirst().first(where: { i in
+            i + 1 < lines.count && isAgencyLine(lines[i]) && calendarDate(lines[i + 1]) != nil
+        }) {
+            bodyEnd = i
+            content.source = lines[i]
+            if dateline.date == nil { dateline.date = calendarDate(lines[i + 1]) }
+            rest = lines[(i + 2)...]
+        }
+        content.dateline = dateline
+        if content.source == nil { warnings.append("no agency named in the dateline or the trailer") }
+
+        var body = [BodyBlock(.paragraph, lead.text)]
+        for line in lines[1..<bodyEnd] {
+            if let heading = crosshead(line) {
+                body.append(BodyBlock(.crosshead, heading))
+            } else {
+                body.append(BodyBlock(.paragraph, line))
+            }
+        }
+        content.body = body
+
+        if let line = rest.first, let (caption, credit) = pictureCaption(line) {
+            content.pictures = [Picture(caption: caption, creditline: credit)]
+            rest = rest.dropFirst()
+        }
+        var teasers = Array(rest)
+        if teasers.count % 2 == 1 {
+            warnings.append("the last of the page's other headlines has no standfirst")
+            teasers.append("")
+        }
+        var pairs: [Teaser] = []
+        for i in stride(from: 0, to: teasers.count, by: 2) {
+            let standfirst: String? = teasers[i + 1].isEmpty ? nil : teasers[i + 1]
+            pairs.append(Teaser(headline: teasers[i], standfirst: standfirst))
+        }
+        content.teasers = pairs
+        return ParsedItem(content: content, warnings: warnings)
+    }
+
+    /// The opening of a lead: where, sometimes when, and from which agency.
+    struct Dateline: Equatable {
+        var place: String
+        var date: String?
+        var agency: String?
+        /// The lead without its dateline.
+        var text: String
+
+        static func parse(_ line: String) -> Dateline? {
+            // MOSCOW, Jan 6 (Reuters) - … / GROSSETO, Italy (AP) -- … / Berlin (dpa) - …
+            if let match = line.wholeMatch(of: agencyDateline) {
+                var place = String(match.output.place).trimmingCharacters(in: .whitespaces)
+                var date: String?
+                if let extra = match.output.extra.map({ String($0).trimmingCharacters(in: .whitespaces) }) {
+                    if let parsed = calendarDate(extra) {
+                        date = parsed
+                    } else if monthDay(extra) == nil {
+                        place += ", " + extra
+                    }
+                }
+                return Dateline(
+                    place: place, date: date, agency: String(match.output.agency), text: String(match.output.rest))
+            }
+            // ALMATY: …
+            if let match = line.wholeMatch(of: placeColon) {
+                return Dateline(place: String(match.output.place), date: nil, agency: nil, text: String(match.output.rest))
+            }
+            return nil
+        }
+
+        nonisolated(unsafe) static let agencyDateline =
+            /(?<place>\p{Lu}[\p{L} .'’-]{0,40}?)(?:,\s*(?<extra>[^()]{1,40}?))?\s*\((?<agency>[^()]{2,40})\)\s*(?:--|-|–|—)\s+(?<rest>\S.*)/
+        nonisolated(unsafe) static let placeColon = /(?<place>\p{Lu}[\p{Lu} .'’-]{1,40}):\s+(?<rest>\S.*)/
+    }
+
+    /// A crosshead is a short line in capitals, often quoted: `"ATTACK ON OUR CITIZENS"`.
+    static func crosshead(_ line: String) -> String? {
+        let quotes = CharacterSet(charactersIn: "\"“”«»'‘’")
+        let text = line.trimmingCharacters(in: quotes).trimmingCharacters(in: .whitespaces)
+        let letters = text.unicodeScalars.filter { CharacterSet.letters.contains($0) }
+        guard letters.count >= 3, text.count <= 80, text.split(separator: " ").count <= 12,
+            !text.hasSuffix("."), letters.allSatisfy({ !CharacterSet.lowercaseLetters.contains($0) })
+        else { return nil }
+        return text
+    }
+
+    static let knownAgencies: Set<String> = [
+        "reuters", "ap", "associated press", "afp", "agence france-presse", "dpa", "epa", "ansa", "efe", "bernama",
+        "kyodo", "xinhua", "tass", "ria", "pa", "upi", "yonhap", "tt", "ntb", "ritzau", "anp", "belga", "apa", "sda",
+        "keystone-sda", "aap", "cp", "pti", "ani", "bloomberg",
+    ]
+
+    /// A short line naming an agency: known, or one to four capitalised words.
+    static func isAgencyLine(_ line: String) -> Bool {
+        if knownAgencies.contains(line.lowercased()) { return true }
+        let words = line.split(separator: " ")
+        return (1...4).contains(words.count) && line.count <= 40
+            && words.allSatisfy { $0.first?.isUppercase == true } && !line.contains(where: { ".!?:".contains($0) })
+    }
+
+    /// A caption line ends in ` - ` and a credit: `… January 5, 2022. - Interior Ministry of Kazakhstan/ via REUTERS`.
+    static func pictureCaption(_ line: String) -> (caption: String, credit: String)? {
+        guard let range = line.range(of: " - ", options: .backwards) else { return nil }
+        let caption = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        let credit = line[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        let marks = ["REUTERS", "Reuters", " via ", "/", "Photo", "Foto", "AFP", "AP", "Getty", "EPA", "dpa", "©", "Credit"]
+        guard !caption.isEmpty, !credit.isEmpty, credit.count <= 200, caption.count >= 20,
+            marks.contains(where: { credit.contains($0) })
+        else { return nil }
+        return (caption, credit)
+    }
+
+    static let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+
+    /// `Jan 6`, `January 6` or `6 January`: (month, day).
+    static func monthDay(_ text: String) -> (Int, Int)? {
+        let words = text.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: ".", with: " ")
+            .split(separator: " ").map(String.init)
+        guard words.count == 2 else { return nil }
+        for (m, d) in [(words[0], words[1]), (words[1], words[0])] {
+            if let month = month(m), let day = Int(d), (1...31).contains(day) { return (month, day) }
+        }
+        return nil
+    }
+
+    private static func month(_ word: String) -> Int? {
+        let lower = word.lowercased()
+        guard lower.count >= 3, let index = months.firstIndex(where: { lower.hasPrefix($0) }) else { return nil }
+        return index + 1
+    }
+
+    /// A full calendar date in the forms agencies write it, as `YYYY-MM-DD`:
+    /// `Fri Jan 07 2022`, `Friday, January 7, 2022`, `7 January 2022`, `2022-01-07`.
+    static func calendarDate(_ text: String) -> String? {
+        if text.count == 10, StoryContent.isCalendarDate(text) { return text }
+        let words = text.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: ".", with: " ")
+            .split(separator: " ").map(String.init)
+        guard (3...4).contains(words.count) else { return nil }
+        var year: Int?
+        var monthNumber: Int?
+        var day: Int?
+        for (i, word) in words.enumerated() {
+            if let number = Int(word) {
+                if word.count == 4 { year = number } else if (1...31).contains(number) { day = number } else { return nil }
+            } else if let m = month(word), monthNumber == nil {
+                monthNumber = m
+            } else if i != 0 {
+                return nil  // only a weekday may lead
+            }
+        }
+        guard let year, let monthNumber, let day else { return nil }
+        let date = String(format: "%04d-%02d-%02d", year, monthNumber, day)
+        return StoryContent.isCalendarDate(date) ? date : nil
+    }
+}

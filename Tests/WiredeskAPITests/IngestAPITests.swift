@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import Testing
+import WiredeskCore
+import WiredeskTestSupport
+
+@Suite struct IngestAPITests {
+    @Test func wireCopyInOverHTTPAndNinjsOut() async throws {
+        try await APIHarness.with { api in
+            let payload = try TestDatabase.fixture("reuters-almaty-2022-01-07.txt")
+            let created = try await api.send(
+                .post, "/v1/ingest?fileName=almaty.txt", as: "ed", bytes: Array(payload), contentType: "text/plain; charset=utf-8"
+            )
+            #expect(created.status == .created, "\(created.text)")
+            let outcome = try created.json
+            let id = try #require(outcome["storyId"] as? String)
+            #expect(outcome["status"] as? String == "created")
+            #expect(outcome["format"] as? String == "wire-text")
+            #expect(created.headers[.location] == "/v1/stories/\(id)")
+
+            let again = try await api.send(.post, "/v1/ingest", as: "ed", bytes: Array(payload), contentType: "text/plain")
+            #expect(again.status == .ok)
+            #expect(try again.json["status"] as? String == "duplicate")
+            #expect(try again.json["storyId"] as? String == id)
+
+            let story = try await api.send(.get, "/v1/stories/\(id)", as: "aud")
+            #expect((try story.json["dateline"] as? [String: String])?["place"] == "ALMATY")
+            #expect((try story.json["teasers"] as? [Any])?.count == 20)
+
+            let ninjs = try await api.send(.get, "/v1/stories/\(id)?format=ninjs", as: "aud")
+            #expect(ninjs.status == .ok)
+            #expect(ninjs.headers[.contentType]?.hasPrefix("application/ninjs+json") == true)
+            #expect(try ninjs.json["located"] as? String == "ALMATY")
+            #expect(try ninjs.json["copyrightHolder"] as? String == "Reuters")
+            let byAccept = try await api.send(.get, "/v1/stories/\(id)", as: "aud", headers: [.accept: "application/ninjs+json"])
+            #expect(try byAccept.json["uri"] as? String == "urn:wiredesk:story:\(id)")
+            let ninjs2 = try await api.send(.get, "/v1/stories/\(id)?format=ninjs2", as: "aud")
+            #expect(try ninjs2.json["copyrightholder"] as? String == "Reuters")
+            for (reply, version) in [(ninjs, Ninjs.ExportVersion.v3), (ninjs2, .v2)] {
+                let document = try JSONCoding.decode(JSONValue.self, from: reply.body)
+                let (ok, report) = try NinjsValidator.validate([document], as: version)
+                #expect(ok, "\(report)")
+            }
+            let notAcceptable = try await api.send(
+                .get, "/v1/stories/\(id)?format=ninjs", as: "aud", headers: [.accept: "application/json"])
+            #expect(notAcceptable.status == .notAcceptable)
+
+            let provenance = try await api.send(.get, "/v1/stories/\(id)/provenance", as: "aud")
+            let items = try #require(try JSONSerialization.jsonObject(with: provenance.body) as? [[String: Any]])
+            #expect(items.count == 1)
+            #expect(items[0]["fileName"] as? String == "almaty.txt")
+            let itemID = try #require(items[0]["id"] as? String)
+            let original = try await api.send(.get, "/v1/ingest/\(itemID)/payload", as: "aud")
+            #expect(original.status == .ok)
+            #expect(original.body == payload)
+            #expect(original.headers[.contentType] == "text/plain; charset=utf-8")
+
+            let history = try await api.send(.get, "/v1/stories/\(id)/history", as: "aud")
+            let events = try #require(try history.json["events"] as? [[String: Any]])
+            #expect(events.map { $0["source"] as? String } == ["ingest"])
+        }
+    }
+
+    @Test func ninjsJSONIsKeptByteForByte() async throws {
+        try await APIHarness.with { api in
+            let payload = try TestDatabase.fixture("ninjs/examples/dpa_text.json")
+            let created = try await api.send(.post, "/v1/ingest", as: "ed", bytes: Array(payload))
+            #expect(created.status == .created, "\(created.text)")
+            #expect(try created.json["format"] as? String == "ninjs-2")
+            let id = try #require(try created.json["storyId"] as? String)
+            let itemID = try #require(try created.json["itemId"] as? String)
+            let original = try await api.send(.get, "/v1/ingest/\(itemID)/payload", as: "aud")
+            #expect(original.body == payload)
+            let story = try await api.send(.get, "/v1/stories/\(id)", as: "aud")
+            #expect(try story.json["headline"] as? String == "Faktencheck Derby-Elfmeter: Hat Schiedsrichter Zwayer recht?")
+        }
+    }
+
+    @Test func ingestRefusesWhatItCannotTake() async throws {
+        try await APIHarness.with { api in
+            let xml = try await api.send(.post, "/v1/ingest", as: "ed", json: "<item/>", contentType: "application/xml")
+            #expect(xml.status == .unsupportedMediaType)
+            #expect(try xml.problem.type == "unsupported-media-type")
+            let anonymous = try await api.send(.post, "/v1/ingest", as: nil, json: "x", contentType: "text/plain")
+            #expect(anonymous.status == .unauthorized)
+            let auditor = try await api.send(.post, "/v1/ingest", as: "aud", json: "ALMATY: x", contentType: "text/plain")
+            #expect(auditor.status == .forbidden)
+            let broken = try await api.send(.post, "/v1/ingest", as: "ed", json: "{\"uri\": ")
+            #expect(broken.status == .badRequest)
+            let flag = try await api.send(.post, "/v1/ingest?splitTeasers=maybe", as: "ed", json: "x", contentType: "text/plain")
+            #expect(flag.status == .badRequest)
+            #expect(try flag.json["field"] as? String == "splitTeasers")
+            let missing = try await api.send(.get, "/v1/ingest/\(UUID().uuidString)/payload", as: "ed")
+            #expect(missing.status == .notFound)
+            #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 0)
+        }
+    }
+}
