@@ -216,7 +216,7 @@ extension Story: Encodable {
     public func encode(to encoder: any Encoder) throws {
         try content.encode(to: encoder)
         var c = encoder.container(keyedBy: ServerKeys.self)
-        try c.encode(id.uuidString.lowercased(), forKey: .id)
+        try c.encode(id, forKey: .id)
         try c.encode(state, forKey: .state)
         try c.encode(version, forKey: .version)
         try c.encode(createdAt, forKey: .createdAt)

@@ -22,31 +22,6 @@ public struct AuditEvent: Codable, Equatable, Sendable {
     public var subject: String?
 }
 
-extension AuditEvent {
-    enum CodingKeys: String, CodingKey {
-        case id, at, actor, actorRole, source, requestId, storyId, action, fromState, toState, version, diff, reason,
-            subject
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(at, forKey: .at)
-        try c.encode(actor, forKey: .actor)
-        try c.encode(actorRole, forKey: .actorRole)
-        try c.encode(source, forKey: .source)
-        try c.encodeIfPresent(requestId, forKey: .requestId)
-        try c.encodeIfPresent(storyId?.uuidString.lowercased(), forKey: .storyId)
-        try c.encode(action, forKey: .action)
-        try c.encodeIfPresent(fromState, forKey: .fromState)
-        try c.encodeIfPresent(toState, forKey: .toState)
-        try c.encodeIfPresent(version, forKey: .version)
-        try c.encodeIfPresent(diff, forKey: .diff)
-        try c.encodeIfPresent(reason, forKey: .reason)
-        try c.encodeIfPresent(subject, forKey: .subject)
-    }
-}
-
 /// What a change records; the database adds the id and the time.
 struct AuditEntry: Sendable {
     var principal: Principal

@@ -11,7 +11,6 @@ public struct Migration: Sendable, Equatable {
     /// SHA-256 of the file, hex: an applied migration whose file changed is refused.
     public var checksum: String
 
-    public var fileName: String { name }
 }
 
 public struct MigrationStatus: Sendable, Equatable {

@@ -16,24 +16,6 @@ public struct Revision: Encodable, Equatable, Sendable {
     public var createdBy: String
 }
 
-extension Revision {
-    enum CodingKeys: String, CodingKey {
-        case storyId, number, version, state, content, diff, createdAt, createdBy
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(storyId.uuidString.lowercased(), forKey: .storyId)
-        try c.encode(number, forKey: .number)
-        try c.encode(version, forKey: .version)
-        try c.encode(state, forKey: .state)
-        try c.encode(content, forKey: .content)
-        try c.encode(diff, forKey: .diff)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encode(createdBy, forKey: .createdBy)
-    }
-}
-
 /// Stored in `revisions`, append-only like the audit trail.
 public enum Revisions {
     public static func list(of storyID: UUID, database: Database, logger: Logger) async throws -> [Revision] {

@@ -15,16 +15,6 @@ public struct APIToken: Encodable, Equatable, Sendable {
     public var user: String
     public var createdAt: Date
     public var revokedAt: Date?
-
-    enum CodingKeys: String, CodingKey { case id, user, createdAt, revokedAt }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id.uuidString.lowercased(), forKey: .id)
-        try c.encode(user, forKey: .user)
-        try c.encode(createdAt, forKey: .createdAt)
-        try c.encodeIfPresent(revokedAt, forKey: .revokedAt)
-    }
 }
 
 /// Users and their API tokens (`users`, `api_tokens`). A token is shown once, when created; only
