@@ -59,20 +59,17 @@ public struct IngestService: Sendable {
     }
 
     /// Reads one payload as `format` (or guesses: JSON is ninjs, anything else wire text).
-    public static func parse(_ payload: Data, format: IngestFormat?) throws -> (ParsedItem, String) {
+    public static func parse(_ payload: Data, format: IngestFormat?) throws -> ParsedItem {
         let looksLikeJSON = payload.first(where: { !" \n\r\t".utf8.contains($0) }) == UInt8(ascii: "{")
         switch format ?? (looksLikeJSON ? .ninjs : .wireText) {
         case .ninjs:
-            let parsed = try Ninjs.parse(payload)
-            let object = try JSONCoding.decoder().decode(JSONValue.self, from: payload)
-            guard case .object(let fields) = object else { throw WiredeskError.malformed(field: "", "not a ninjs item") }
-            return (parsed, "ninjs-\(Ninjs.version(of: fields).rawValue)")
+            return try Ninjs.parse(payload)
         case .wireText:
             guard let text = String(validating: payload, as: UTF8.self) else {
                 throw WiredeskError.malformed(field: "", "not UTF-8 text")
             }
             guard !text.contains("\u{0}") else { throw WiredeskError.malformed(field: "", "binary data, not text") }
-            return (WireText.parse(text), "wire-text")
+            return WireText.parse(text)
         }
     }
 
@@ -82,7 +79,8 @@ public struct IngestService: Sendable {
     ) async throws -> IngestOutcome {
         try Workflow.checkCreate(by: principal)
         guard !payload.isEmpty else { throw WiredeskError.malformed(field: "", "the item is empty") }
-        let (parsed, formatName) = try Self.parse(payload, format: format)
+        let parsed = try Self.parse(payload, format: format)
+        let formatName = parsed.format
         try parsed.content.validate()
         let hash = Data(SHA256.hash(data: payload))
         let itemID = UUID()

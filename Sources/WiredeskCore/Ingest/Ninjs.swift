@@ -198,7 +198,9 @@ public enum Ninjs {
         if let status = item[key.pubStatus]?.string, status != "usable" {
             warnings.append("the agency marks this item \(status)")
         }
-        return ParsedItem(content: content, agencyURI: uri, agencyVersion: item["version"]?.string, warnings: warnings)
+        return ParsedItem(
+            format: "ninjs-\(version.rawValue)", content: content, agencyURI: uri, agencyVersion: item["version"]?.string,
+            warnings: warnings)
     }
 
     /// Field names that changed case between versions.

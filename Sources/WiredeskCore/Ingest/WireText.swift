@@ -2,13 +2,19 @@ import Foundation
 
 /// What an importer recovered from one agency item, and what it noticed on the way.
 public struct ParsedItem: Sendable, Equatable {
+    /// `wire-text`, `ninjs-1`, `ninjs-2` or `ninjs-3`.
+    public var format: String
     public var content: StoryContent
     /// The agency's own identifier for the item (ninjs `uri`), when it has one.
     public var agencyURI: String?
     public var agencyVersion: String?
     public var warnings: [String]
 
-    public init(content: StoryContent, agencyURI: String? = nil, agencyVersion: String? = nil, warnings: [String] = []) {
+    public init(
+        format: String, content: StoryContent, agencyURI: String? = nil, agencyVersion: String? = nil,
+        warnings: [String] = []
+    ) {
+        self.format = format
         self.content = content
         self.agencyURI = agencyURI
         self.agencyVersion = agencyVersion
@@ -29,12 +35,12 @@ public enum WireText {
         var content = StoryContent(language: language)
         var warnings: [String] = []
         guard let first = lines.first else {
-            return ParsedItem(content: content, warnings: ["the copy is empty"])
+            return ParsedItem(format: "wire-text", content: content, warnings: ["the copy is empty"])
         }
         guard let lead = Dateline.parse(first) else {
             content.body = lines.map { BodyBlock(.paragraph, $0) }
             warnings.append("no dateline recognised in the first line; the copy was imported as it came")
-            return ParsedItem(content: content, warnings: warnings)
+            return ParsedItem(format: "wire-text", content: content, warnings: warnings)
         }
         var dateline = WiredeskCore.Dateline(place: lead.place, date: lead.date)
         content.source = lead.agency
@@ -78,7 +84,7 @@ public enum WireText {
             pairs.append(Teaser(headline: teasers[i], standfirst: standfirst))
         }
         content.teasers = pairs
-        return ParsedItem(content: content, warnings: warnings)
+        return ParsedItem(format: "wire-text", content: content, warnings: warnings)
     }
 
     /// The opening of a lead: where, sometimes when, and from which agency.
