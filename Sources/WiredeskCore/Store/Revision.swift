@@ -19,39 +19,38 @@ public struct Revision: Encodable, Equatable, Sendable {
 /// Stored in `revisions`, append-only like the audit trail.
 public enum Revisions {
     public static func list(of storyID: UUID, database: Database, logger: Logger) async throws -> [Revision] {
-        try await fetch(storyID, number: nil, database: database, logger: logger)
+        try await fetch(nil, of: storyID, database: database, logger: logger)
     }
 
     public static func revision(
         _ number: Int, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> Revision {
-        guard let revision = try await fetch(storyID, number: number, database: database, logger: logger).first else {
-            throw WiredeskError(.notFound, "story \(storyID.uuidString.lowercased()) has no revision \(number)")
-        }
-        return revision
+        try await fetch([number], of: storyID, database: database, logger: logger)[0]
     }
 
     /// What changed from revision `a` to revision `b` (either order).
     public static func diff(
         _ a: Int, _ b: Int, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> [FieldChange] {
-        let old = try await revision(a, of: storyID, database: database, logger: logger)
-        let new = try await revision(b, of: storyID, database: database, logger: logger)
+        let both = try await fetch([a, b], of: storyID, database: database, logger: logger)
+        let (old, new) = (both[0], both[1])
         return FieldDiff.between(try JSONValue(encoding: old.content), try JSONValue(encoding: new.content))
     }
 
+    /// The story's revisions (all of them for nil), in the order the numbers were asked for;
+    /// `notFound` naming the first number the story does not have.
     private static func fetch(
-        _ storyID: UUID, number: Int?, database: Database, logger: Logger
+        _ numbers: [Int]?, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> [Revision] {
         let rows = try await database.rows(
             """
             SELECT number, version, state, content::text, diff::text, created_at, created_by
-            FROM revisions WHERE story_id = \(storyID) AND (\(number)::int IS NULL OR number = \(number))
+            FROM revisions WHERE story_id = \(storyID) AND (\(numbers)::int8[] IS NULL OR number = ANY(\(numbers)))
             ORDER BY number
             """,
             logger: logger)
         let decoder = JSONCoding.decoder(stored: true)
-        return try rows.map { row in
+        let found = try rows.map { row in
             let (number, version, state, content, diff, createdAt, createdBy) =
                 try row.decode((Int, Int, String, String, String, Date, String).self)
             return Revision(
@@ -59,6 +58,13 @@ public enum Revisions {
                 content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
                 diff: try decoder.decode([FieldChange].self, from: Data(diff.utf8)),
                 createdAt: createdAt, createdBy: createdBy)
+        }
+        guard let numbers else { return found }
+        return try numbers.map { number in
+            guard let revision = found.first(where: { $0.number == number }) else {
+                throw WiredeskError(.notFound, "story \(storyID.uuidString.lowercased()) has no revision \(number)")
+            }
+            return revision
         }
     }
 }
