@@ -50,7 +50,6 @@ struct IngestRoutes {
             splitTeasers = flag
         }
         let fileName = query.get("fileName")
-        if let fileName, fileName.count > 255 { throw WiredeskError.malformed(field: "fileName", "at most 255 characters") }
 
         var request = request
         let body = try await request.collectBody(upTo: .max)

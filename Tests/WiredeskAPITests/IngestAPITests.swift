@@ -90,6 +90,11 @@ import WiredeskTestSupport
             let flag = try await api.send(.post, "/v1/ingest?splitTeasers=maybe", as: "ed", json: "x", contentType: "text/plain")
             #expect(flag.status == .badRequest)
             #expect(try flag.json["field"] as? String == "splitTeasers")
+            for badName in ["a%00b.txt", "two%0Alines.txt", String(repeating: "n", count: 256)] {
+                let named = try await api.send(.post, "/v1/ingest?fileName=\(badName)", as: "ed", json: "ALMATY: x", contentType: "text/plain")
+                #expect(named.status == .unprocessableContent, "fileName \(badName)")
+                #expect(try named.json["field"] as? String == "fileName")
+            }
             let missing = try await api.send(.get, "/v1/ingest/\(UUID().uuidString)/payload", as: "ed")
             #expect(missing.status == .notFound)
             #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 0)

@@ -165,7 +165,7 @@ import WiredeskTestSupport
         #expect(!tt.content.pictures.isEmpty)
 
         let photo = try Ninjs.parse(try Self.ninjsFixture("2.2/006_photo_only.json"))
-        #expect(photo.warnings.contains("a ninjs picture item, imported as a story"))
+        #expect(photo.warnings.contains(#"a ninjs "picture" item, imported as a story"#))
 
         let v1 = try Ninjs.parse(
             Data(
@@ -196,6 +196,36 @@ import WiredeskTestSupport
             }
             #expect(try await newsroom.count("SELECT count(*) FROM stories") == 0)
             #expect(try await newsroom.count("SELECT count(*) FROM ingest_items") == 0)
+        }
+    }
+
+    /// PostgreSQL text and jsonb cannot hold U+0000: such input must be refused by name, not
+    /// reach the database (where it was a 500, found by schemathesis).
+    @Test func controlCharactersInProvenanceAreRefusedOrEscaped() async throws {
+        try await Newsroom.with { newsroom in
+            let ingest = IngestService(database: newsroom.database)
+            for (payload, fileName, field) in [
+                (#"{"uri": "urn:a\u0000b", "headline": "x"}"#, nil, "uri"),
+                (#"{"uri": "urn:a", "version": "1\u0000", "headline": "x"}"#, nil, "version"),
+                ("ALMATY: Fresh violence", "a\u{0}b.txt", "fileName"),
+                ("ALMATY: Fresh violence", "two\nlines.txt", "fileName"),
+                ("ALMATY: Fresh violence", String(repeating: "n", count: 256), "fileName"),
+            ] {
+                let error = try await #require(throws: WiredeskError.self) {
+                    try await ingest.ingest(
+                        Data(payload.utf8), fileName: fileName, by: Self.ingestPrincipal, logger: newsroom.logger)
+                }
+                #expect(error.fields.map(\.field) == [field], "\(error)")
+            }
+            #expect(try await newsroom.count("SELECT count(*) FROM stories") == 0)
+            #expect(try await newsroom.count("SELECT count(*) FROM ingest_items") == 0)
+
+            // The agency's odd values are quoted in a warning, escaped, never refused.
+            let odd = #"{"uri": "urn:odd", "type": "x\u0000y", "pubstatus": "\u0007", "body_text": "Text."}"#
+            let outcome = try await ingest.ingest(Data(odd.utf8), by: Self.ingestPrincipal, logger: newsroom.logger)
+            #expect(outcome.status == .created)
+            #expect(outcome.warnings.contains(#"a ninjs "x\u{0}y" item, imported as a story"#), "\(outcome.warnings)")
+            #expect(outcome.warnings.contains(#"the agency marks this item "\u{7}""#), "\(outcome.warnings)")
         }
     }
 

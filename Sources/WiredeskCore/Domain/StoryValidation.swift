@@ -21,6 +21,7 @@ public enum Limits {
     public static let uri = 2_048
     public static let reason = 2_000
     public static let teasers = 100
+    public static let fileName = 255
 }
 
 extension StoryContent {

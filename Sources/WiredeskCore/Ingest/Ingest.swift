@@ -82,6 +82,11 @@ public struct IngestService: Sendable {
         let parsed = try Self.parse(payload, format: format)
         let formatName = parsed.format
         try parsed.content.validate()
+        var provenance = Validator()
+        provenance.line(fileName, "fileName", max: Limits.fileName)
+        provenance.line(parsed.agencyURI, "uri", max: Limits.uri)
+        provenance.line(parsed.agencyVersion, "version", max: Limits.shortText)
+        try provenance.finish()
         let hash = Data(SHA256.hash(data: payload))
         let itemID = UUID()
         let media = mediaType ?? (formatName == "wire-text" ? "text/plain; charset=utf-8" : "application/json")

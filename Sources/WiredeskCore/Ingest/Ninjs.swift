@@ -165,7 +165,7 @@ public enum Ninjs {
         var content = StoryContent()
 
         if let type = item["type"]?.string, !["text", "composite"].contains(type) {
-            warnings.append("a ninjs \(type) item, imported as a story")
+            warnings.append("a ninjs \(quoted(type)) item, imported as a story")
         }
         content.headline = headline(item, version)
         content.standfirst = description(item, version, roles: ["summary", "abstract", "text", "description", "lead"])
@@ -196,11 +196,25 @@ public enum Ninjs {
         content.keywords = subjects(item[version == .v1 ? "subject" : "subjects"])
         content.pictures = pictures(item["associations"], version)
         if let status = item[key.pubStatus]?.string, status != "usable" {
-            warnings.append("the agency marks this item \(status)")
+            warnings.append("the agency marks this item \(quoted(status))")
         }
         return ParsedItem(
             format: "ninjs-\(version.rawValue)", content: content, agencyURI: uri, agencyVersion: item["version"]?.string,
             warnings: warnings)
+    }
+
+    /// The agency's own word, quoted in a warning: short, with control characters written out
+    /// (PostgreSQL cannot store U+0000, and a warning is read on a terminal).
+    private static func quoted(_ value: String) -> String {
+        var quoted = "\""
+        for scalar in value.unicodeScalars.prefix(100) {
+            if scalar.properties.generalCategory == .control {
+                quoted += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            } else {
+                quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
     }
 
     /// Field names that changed case between versions.
