@@ -30,7 +30,7 @@ import WiredeskTestSupport
     @Test(
         arguments: [
             (
-                "MOSCOW, Jan 6 (Reuters) - Russia said on Thursday it had sent paratroopers.", "MOSCOW", nil, "Reuters",
+                "MOSCOW, Jan 6 (Reuters) - Russia said on Thursday it had sent paratroopers.", "MOSCOW", "2022-01-06", "Reuters",
                 "Russia said on Thursday it had sent paratroopers."
             ),
             (
@@ -48,11 +48,25 @@ import WiredeskTestSupport
             ("ALMATY: Fresh violence erupted.", "ALMATY", nil, nil, "Fresh violence erupted."),
         ] as [(String, String, String?, String?, String)])
     func datelinesOfTheAgencyFamily(_ lead: String, _ place: String, _ date: String?, _ agency: String?, _ text: String) {
-        let parsed = WireText.parse(lead + "\nSecond paragraph.")
+        let parsed = WireText.parse(lead + "\nSecond paragraph.", received: Self.day("2022-01-07"))
         #expect(parsed.content.dateline?.place == place)
         #expect(parsed.content.dateline?.date == date)
         #expect(parsed.content.source == agency)
         #expect(parsed.content.body.map(\.text) == [text, "Second paragraph."])
+    }
+
+    static func day(_ text: String) -> Date { JSONCoding.parseDate(text + "T09:30:00Z")! }
+
+    @Test func aDatelineDayWithoutItsYearIsTheNearestOne() {
+        let lead = "MOSCOW, Dec 31 (Reuters) - Russia said on Friday.\nSecond paragraph."
+        #expect(WireText.parse(lead, received: Self.day("2023-01-02")).content.dateline?.date == "2022-12-31")
+        #expect(WireText.parse(lead, received: Self.day("2022-12-30")).content.dateline?.date == "2022-12-31")
+        let leap = "ROME, 29 February (AP) -- Text.\nMore."
+        #expect(WireText.parse(leap, received: Self.day("2024-03-01")).content.dateline?.date == "2024-02-29")
+        #expect(WireText.parse(leap, received: Self.day("2023-03-01")).content.dateline?.date == "2024-02-29")
+        // The page's own date decides the year, and the dateline keeps its own day.
+        let page = "MOSCOW, Jan 6 (Reuters) - Russia said.\nSecond paragraph.\nReuters\nFri Jan 07 2022"
+        #expect(WireText.parse(page, received: Self.day("2026-11-27")).content.dateline?.date == "2022-01-06")
     }
 
     @Test func datesInTheFormsAgenciesWriteThem() {

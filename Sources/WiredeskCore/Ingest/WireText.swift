@@ -28,7 +28,9 @@ public struct ParsedItem: Sendable, Equatable {
 /// (`ALMATY:`, `MOSCOW, Jan 6 (Reuters) -`, `GROSSETO, Italy (AP) --`, `Berlin (dpa) -`); copy in a
 /// shape this does not know still imports, as paragraphs, with a warning: the copy is never lost.
 public enum WireText {
-    public static func parse(_ text: String, language: String = "en") -> ParsedItem {
+    /// `received` is when the copy came in: a dateline's `Jan 6` without a year means the Jan 6
+    /// nearest to it when the page gives no date of its own.
+    public static func parse(_ text: String, language: String = "en", received: Date = Date()) -> ParsedItem {
         let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n")
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
@@ -53,9 +55,13 @@ public enum WireText {
         }) {
             bodyEnd = i
             content.source = lines[i]
-            if dateline.date == nil { dateline.date = calendarDate(lines[i + 1]) }
+            let pageDate = calendarDate(lines[i + 1])
+            if dateline.date == nil {
+                dateline.date = lead.monthDay.flatMap { nearest($0, to: pageDate.flatMap(day) ?? received) } ?? pageDate
+            }
             rest = lines[(i + 2)...]
         }
+        if dateline.date == nil, let monthDay = lead.monthDay { dateline.date = nearest(monthDay, to: received) }
         content.dateline = dateline
         if content.source == nil { warnings.append("no agency named in the dateline or the trailer") }
 
@@ -91,6 +97,8 @@ public enum WireText {
     struct Dateline: Equatable {
         var place: String
         var date: String?
+        /// `Jan 6`: a date without its year.
+        var monthDay: MonthDay?
         var agency: String?
         /// The lead without its dateline.
         var text: String
@@ -100,19 +108,23 @@ public enum WireText {
             if let match = line.wholeMatch(of: agencyDateline) {
                 var place = String(match.output.place).trimmingCharacters(in: .whitespaces)
                 var date: String?
+                var monthDay: MonthDay?
                 if let extra = match.output.extra.map({ String($0).trimmingCharacters(in: .whitespaces) }) {
                     if let parsed = calendarDate(extra) {
                         date = parsed
-                    } else if monthDay(extra) == nil {
+                    } else if let parsed = WireText.monthDay(extra) {
+                        monthDay = parsed
+                    } else {
                         place += ", " + extra
                     }
                 }
                 return Dateline(
-                    place: place, date: date, agency: String(match.output.agency), text: String(match.output.rest))
+                    place: place, date: date, monthDay: monthDay, agency: String(match.output.agency),
+                    text: String(match.output.rest))
             }
             // ALMATY: …
             if let match = line.wholeMatch(of: placeColon) {
-                return Dateline(place: String(match.output.place), date: nil, agency: nil, text: String(match.output.rest))
+                return Dateline(place: String(match.output.place), text: String(match.output.rest))
             }
             return nil
         }
@@ -163,16 +175,45 @@ public enum WireText {
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
     ]
 
-    /// `Jan 6`, `January 6` or `6 January`: (month, day).
-    static func monthDay(_ text: String) -> (Int, Int)? {
+    struct MonthDay: Equatable {
+        var month: Int
+        var day: Int
+    }
+
+    /// `Jan 6`, `January 6` or `6 January`.
+    static func monthDay(_ text: String) -> MonthDay? {
         let words = text.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: ".", with: " ")
             .split(separator: " ").map(String.init)
         guard words.count == 2 else { return nil }
         for (m, d) in [(words[0], words[1]), (words[1], words[0])] {
-            if let month = month(m), let day = Int(d), (1...31).contains(day) { return (month, day) }
+            if let month = month(m), let day = Int(d), (1...31).contains(day) { return MonthDay(month: month, day: day) }
         }
         return nil
     }
+
+    /// The year that puts `monthDay` nearest to `reference`, as `YYYY-MM-DD`: copy datelined
+    /// Dec 31 and read on Jan 1 is last year's.
+    static func nearest(_ monthDay: MonthDay, to reference: Date) -> String? {
+        let year = utc.component(.year, from: reference)
+        let candidates = (year - 1...year + 1).compactMap { year -> (String, Date)? in
+            let text = String(format: "%04d-%02d-%02d", year, monthDay.month, monthDay.day)
+            return day(text).map { (text, $0) }
+        }
+        return candidates.min { abs($0.1.timeIntervalSince(reference)) < abs($1.1.timeIntervalSince(reference)) }?.0
+    }
+
+    /// Midnight UTC of a `YYYY-MM-DD` calendar date that exists.
+    private static func day(_ text: String) -> Date? {
+        guard StoryContent.isCalendarDate(text) else { return nil }
+        let parts = text.split(separator: "-").compactMap { Int($0) }
+        return utc.date(from: DateComponents(year: parts[0], month: parts[1], day: parts[2]))
+    }
+
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
 
     private static func month(_ word: String) -> Int? {
         let lower = word.lowercased()
