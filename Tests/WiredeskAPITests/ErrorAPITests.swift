@@ -19,6 +19,8 @@ import WiredeskTestSupport
                 (.post, "/v1/stories", #"[1, 2]"#, nil, nil),
                 (.get, "/v1/stories/not-a-uuid", nil, "id", nil),
                 (.get, "/v1/stories?cursor=bm9wZQ", nil, "cursor", nil),
+                // A forged cursor far past year 9999 once trapped converting back to microseconds.
+                (.get, "/v1/stories?cursor=OTIyMzM3MjAzNjg1NDc3NTgwNy8wMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDA=", nil, "cursor", nil),
                 (.get, "/v1/stories?limit=0", nil, "limit", nil),
                 (.get, "/v1/stories?state=live", nil, nil, nil),
                 (.get, "/v1/stories/\(id)/revisions/abc", nil, nil, nil),

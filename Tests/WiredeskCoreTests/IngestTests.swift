@@ -229,6 +229,23 @@ import WiredeskTestSupport
         }
     }
 
+    @Test func urgencyOutsideTheIPTCScaleIsLeftOut() async throws {
+        try await Newsroom.with { newsroom in
+            let ingest = IngestService(database: newsroom.database)
+            // Urgency outside 1–9 (or not a whole number) is left out; 1e300 once trapped converting to Int.
+            let cases: [(String, String, Int?)] = [
+                ("urn:u1", "1e300", nil), ("urn:u2", "-1e300", nil), ("urn:u3", "2.5", nil), ("urn:u4", "0", nil),
+                ("urn:u5", "3", 3),
+            ]
+            for (uri, urgency, expected) in cases {
+                let item = #"{"uri": "\#(uri)", "urgency": \#(urgency), "body_text": "Text."}"#
+                let outcome = try await ingest.ingest(Data(item.utf8), by: Self.ingestPrincipal, logger: newsroom.logger)
+                let story = try await StoryStore(database: newsroom.database).story(outcome.storyId, logger: newsroom.logger)
+                #expect(story.content.urgency == expected, "\(urgency)")
+            }
+        }
+    }
+
     @Test func teasersCanBecomeDraftsOfTheirOwn() async throws {
         try await Newsroom.with { newsroom in
             let ingest = IngestService(database: newsroom.database)

@@ -182,7 +182,9 @@ public enum Ninjs {
         content.source = item[key.copyrightHolder]?.string
         content.copyright = item[key.copyrightNotice]?.string
         content.language = item["language"]?.string.flatMap { StoryContent.isLanguageTag($0) ? $0 : nil }
-        if case .number(let urgency)? = item["urgency"], (1...9).contains(Int(urgency)) { content.urgency = Int(urgency) }
+        if case .number(let urgency)? = item["urgency"], (1...9).contains(urgency), urgency.rounded() == urgency {
+            content.urgency = Int(urgency)
+        }
         content.ednote = item[key.ednote]?.string
         if let embargo = item[key.embargo]?.string {
             guard let date = JSONCoding.parseDate(embargo) else {

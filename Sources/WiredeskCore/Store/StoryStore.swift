@@ -42,7 +42,10 @@ public struct StoryStore: Sendable {
         public init(token: String) throws {
             guard let data = Data(base64Encoded: token),
                 let parts = Optional(String(decoding: data, as: UTF8.self).split(separator: "/")),
-                parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1]))
+                parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
+                // Only times a story can have been created: a forged one past year 9999 would not
+                // survive the trip back to microseconds.
+                (0...253_402_300_799_999_999).contains(micros)
             else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
             self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             self.id = id
