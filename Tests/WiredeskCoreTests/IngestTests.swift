@@ -220,12 +220,12 @@ import WiredeskTestSupport
             #expect(try await newsroom.count("SELECT count(*) FROM stories") == 0)
             #expect(try await newsroom.count("SELECT count(*) FROM ingest_items") == 0)
 
-            // The agency's odd values are quoted in a warning, escaped, never refused.
-            let odd = #"{"uri": "urn:odd", "type": "x\u0000y", "pubstatus": "\u0007", "body_text": "Text."}"#
+            // The agency's odd values are cleaned, and quoted in a warning with line breaks written out.
+            let odd = #"{"uri": "urn:odd", "type": "x\u0000y\nz", "body_text": "Text."}"#
             let outcome = try await ingest.ingest(Data(odd.utf8), by: Self.ingestPrincipal, logger: newsroom.logger)
             #expect(outcome.status == .created)
-            #expect(outcome.warnings.contains(#"a ninjs "x\u{0}y" item, imported as a story"#), "\(outcome.warnings)")
-            #expect(outcome.warnings.contains(#"the agency marks this item "\u{7}""#), "\(outcome.warnings)")
+            #expect(outcome.warnings.contains(#"a ninjs "xy\u{A}z" item, imported as a story"#), "\(outcome.warnings)")
+            #expect(outcome.warnings.contains("replaced or removed 1 control character in the copy"), "\(outcome.warnings)")
         }
     }
 
@@ -243,6 +243,36 @@ import WiredeskTestSupport
                 let story = try await StoryStore(database: newsroom.database).story(outcome.storyId, logger: newsroom.logger)
                 #expect(story.content.urgency == expected, "\(urgency)")
             }
+        }
+    }
+
+    /// Feeds carry ANPA control codes, Windows-1252 punctuation read as C1 codes, line breaks in
+    /// one-line fields and slashes in sluglines: the copy goes in, cleaned, and the payload stays
+    /// as it came.
+    @Test func agencyCopyIsCleanedNotRefused() async throws {
+        try await Newsroom.with { newsroom in
+            let ingest = IngestService(database: newsroom.database)
+            let stories = StoryStore(database: newsroom.database)
+            let wire = Data("\u{1}\u{2}MOSCOW, Jan 6 (Reuters) - It didn\u{92}t stop.\nSecond\u{7F} paragraph.\u{3}".utf8)
+            let fromWire = try await ingest.ingest(wire, by: Self.ingestPrincipal, logger: newsroom.logger)
+            #expect(fromWire.warnings.contains("replaced or removed 5 control characters in the copy"), "\(fromWire.warnings)")
+            let wireStory = try await stories.story(fromWire.storyId, logger: newsroom.logger)
+            #expect(wireStory.content.body.map(\.text) == ["It didn\u{2019}t stop.", "Second paragraph."])
+            let kept = try await ingest.payload(fromWire.itemId, logger: newsroom.logger)
+            #expect(kept.data == wire)
+
+            let ninjs = #"""
+                {"uri": "urn:clean", "headline": "Line one\nline two", "located": "ALMATY\n",
+                 "slugline": "KAZAKHSTAN-PROTESTS/ALMATY", "byline": "Olzhas\tAuyezov",
+                 "body_html": "<p>It&#146;s &#0;done&#x110000;\u0001</p><p>&#9999999999;</p>"}
+                """#
+            let fromNinjs = try await ingest.ingest(Data(ninjs.utf8), by: Self.ingestPrincipal, logger: newsroom.logger)
+            let story = try await stories.story(fromNinjs.storyId, logger: newsroom.logger)
+            #expect(story.content.headline == "Line one line two")
+            #expect(story.content.dateline?.place == "ALMATY")
+            #expect(story.content.slug == "KAZAKHSTAN-PROTESTS-ALMATY")
+            #expect(story.content.bylines.map(\.name) == ["Olzhas Auyezov"])
+            #expect(story.content.body.map(\.text) == ["It\u{2019}s \u{FFFD}done\u{FFFD}", "\u{FFFD}"])
         }
     }
 

@@ -84,7 +84,7 @@ extension StoryContent {
         try v.finish()
     }
 
-    private static let slugScalars: CharacterSet = .alphanumerics.union(CharacterSet(charactersIn: "-_."))
+    static let slugScalars: CharacterSet = .alphanumerics.union(CharacterSet(charactersIn: "-_."))
 
     static func isCalendarDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)

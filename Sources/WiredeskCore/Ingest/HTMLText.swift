@@ -99,11 +99,20 @@ enum HTMLText {
         case "rdquo": return "\u{201D}"
         case "hellip": return "\u{2026}"
         default:
-            if name.hasPrefix("#x") || name.hasPrefix("#X") {
-                return UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
-            }
-            if name.hasPrefix("#") { return UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init) }
+            if name.hasPrefix("#x") || name.hasPrefix("#X") { return numericReference(name.dropFirst(2), radix: 16) }
+            if name.hasPrefix("#") { return numericReference(name.dropFirst(), radix: 10) }
             return nil
         }
+    }
+
+    /// `&#146;` as the HTML standard reads it: C1 codes as Windows-1252 (old systems wrote it for
+    /// ’), and NUL, surrogates, other control codes and numbers past Unicode as U+FFFD.
+    private static func numericReference(_ digits: Substring, radix: Int) -> Unicode.Scalar? {
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && (radix == 16 ? $0.isHexDigit : $0.isNumber) }) else {
+            return nil
+        }
+        guard let value = UInt32(digits, radix: radix), let scalar = Unicode.Scalar(value) else { return "\u{FFFD}" }
+        guard ControlCharacters.isNoise(scalar) else { return scalar }
+        return ControlCharacters.windows1252[value] ?? "\u{FFFD}"
     }
 }

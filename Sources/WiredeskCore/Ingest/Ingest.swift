@@ -69,7 +69,10 @@ public struct IngestService: Sendable {
                 throw WiredeskError.malformed(field: "", "not UTF-8 text")
             }
             guard !text.contains("\u{0}") else { throw WiredeskError.malformed(field: "", "binary data, not text") }
-            return WireText.parse(text)
+            let (copy, removed) = ControlCharacters.removed(from: text)
+            var parsed = WireText.parse(copy)
+            if removed > 0 { parsed.warnings.append(ControlCharacters.warning(removed)) }
+            return parsed
         }
     }
 

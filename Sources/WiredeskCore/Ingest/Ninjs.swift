@@ -153,15 +153,20 @@ public enum Ninjs {
         } catch {
             throw WiredeskError.malformed(field: "", "not JSON")
         }
-        guard case .object(let item) = document else {
+        guard case .object(let original) = document else {
             throw WiredeskError.malformed(field: "", "a ninjs item is a JSON object")
         }
-        guard case .string(let uri)? = item["uri"], !uri.isEmpty else {
+        // The agency's identifiers stay exact (and are refused if they hold control characters);
+        // the copy is cleaned.
+        guard case .string(let uri)? = original["uri"], !uri.isEmpty else {
             throw WiredeskError.malformed(field: "uri", "a ninjs item needs its uri")
         }
+        let agencyVersion = original["version"]?.string
+        let (item, removed) = ControlCharacters.removed(from: original)
         let version = version(of: item)
         let key = Keys(version)
         var warnings: [String] = []
+        if removed > 0 { warnings.append(ControlCharacters.warning(removed)) }
         var content = StoryContent()
 
         if let type = item["type"]?.string, !["text", "composite"].contains(type) {
@@ -172,15 +177,15 @@ public enum Ninjs {
             .map { String($0.prefix(Limits.standfirst)) }
         content.body = body(item, version)
         if content.body.isEmpty { warnings.append("no body text") }
-        if let by = (version == .v1 ? item["byline"] : item["by"])?.string, !by.isEmpty {
+        if let by = line(version == .v1 ? item["byline"] : item["by"]) {
             content.bylines = [Byline(name: String(by.prefix(Limits.shortText)))]
         }
-        if let located = item["located"]?.string, !located.isEmpty {
+        if let located = line(item["located"]) {
             let when = (item[key.firstCreated] ?? item[key.versionCreated])?.string.flatMap(JSONCoding.parseDate)
             content.dateline = Dateline(place: located, date: when.map(Self.day))
         }
-        content.source = item[key.copyrightHolder]?.string
-        content.copyright = item[key.copyrightNotice]?.string
+        content.source = line(item[key.copyrightHolder])
+        content.copyright = line(item[key.copyrightNotice])
         content.language = item["language"]?.string.flatMap { StoryContent.isLanguageTag($0) ? $0 : nil }
         if case .number(let urgency)? = item["urgency"], (1...9).contains(urgency), urgency.rounded() == urgency {
             content.urgency = Int(urgency)
@@ -192,8 +197,10 @@ public enum Ninjs {
             }
             content.embargo = date
         }
-        if let slug = item["slugline"]?.string, !slug.isEmpty {
-            content.slug = String(slug.unicodeScalars.map { CharacterSet.whitespaces.contains($0) ? "-" : Character($0) })
+        if let slugline = line(item["slugline"]) {
+            // `KAZAKHSTAN-PROTESTS/ALMATY`: agencies' separators become the '-' a slug allows.
+            let scalars = slugline.unicodeScalars.prefix(Limits.slug).map { StoryContent.slugScalars.contains($0) ? $0 : "-" }
+            content.slug = String(String.UnicodeScalarView(scalars))
         }
         content.keywords = subjects(item[version == .v1 ? "subject" : "subjects"])
         content.pictures = pictures(item["associations"], version)
@@ -201,7 +208,7 @@ public enum Ninjs {
             warnings.append("the agency marks this item \(quoted(status))")
         }
         return ParsedItem(
-            format: "ninjs-\(version.rawValue)", content: content, agencyURI: uri, agencyVersion: item["version"]?.string,
+            format: "ninjs-\(version.rawValue)", content: content, agencyURI: uri, agencyVersion: agencyVersion,
             warnings: warnings)
     }
 
@@ -237,10 +244,10 @@ public enum Ninjs {
     }
 
     private static func headline(_ item: [String: JSONValue], _ version: Version) -> String? {
-        if version == .v1 { return item["headline"]?.string.flatMap(nonEmpty) }
+        if version == .v1 { return line(item["headline"]) }
         guard case .array(let headlines)? = item["headlines"] else { return nil }
         let main = headlines.first { $0.field("role")?.string == "main" } ?? headlines.first
-        return main?.field("value")?.string.flatMap { nonEmpty(HTMLText.collapse($0)) }
+        return line(main?.field("value"))
     }
 
     private static func description(_ item: [String: JSONValue], _ version: Version, roles: [String]) -> String? {
@@ -290,8 +297,8 @@ public enum Ninjs {
         guard case .array(let subjects)? = value else { return [] }
         var keywords: [String] = []
         for subject in subjects {
-            let name = subject.field("name")?.string ?? subject.field("literal")?.string ?? subject.field("code")?.string
-            if let name = name.flatMap(nonEmpty), !keywords.contains(name), keywords.count < Limits.keywords {
+            let name = line(subject.field("name")) ?? line(subject.field("literal")) ?? line(subject.field("code"))
+            if let name, !keywords.contains(name), keywords.count < Limits.keywords {
                 keywords.append(String(name.prefix(Limits.keyword)))
             }
         }
@@ -314,12 +321,18 @@ public enum Ninjs {
             picture.caption =
                 description(item, version, roles: ["caption", "text", "summary", "description"])
                 ?? headline(item, version)
-            picture.creditline = description(item, version, roles: ["creditline", "credit"]) ?? item["creditline"]?.string
+            picture.creditline = line(
+                description(item, version, roles: ["creditline", "credit"]).map(JSONValue.string) ?? item["creditline"])
             picture.altText = description(item, version, roles: ["alt", "alttext", "alternative"])
-            picture.photographer = (version == .v1 ? item["byline"] : item["by"])?.string.flatMap(nonEmpty)
+            picture.photographer = line(version == .v1 ? item["byline"] : item["by"])
             picture.uri = item["uri"]?.string.flatMap { URL(string: $0)?.scheme == nil ? nil : $0 }
             return picture
         }
+    }
+
+    /// A one-line field: the agency's line breaks and runs of spaces become one space.
+    private static func line(_ value: JSONValue?) -> String? {
+        value?.string.flatMap { nonEmpty(HTMLText.collapse($0)) }
     }
 
     private static func nonEmpty(_ text: String) -> String? {
