@@ -7,6 +7,7 @@ starts its own server processes and stops them; the story data is checked in the
 usage: faults.py [--short] [--only NAME] BINARY DATABASE_URL PG_SCRIPT
 """
 import argparse
+import base64
 import http.client
 import json
 import os
@@ -378,6 +379,12 @@ def malformed_stream(ctx):
         ("PATCH", f"/v1/stories/{story}", b'{"standfirst": 5}', dict(json_type, **{"If-Match": "1; DROP"})),
         ("POST", f"/v1/stories/{story}/transitions", b'{"transition": "publish\'--"}', dict(json_type, **{"If-Match": '"1"'})),
         ("GET", f"/v1/stories/{story}/revisions/99999999999999999999", None, {}),
+        # A cursor that decodes, naming a time past year 9999.
+        ("GET", "/v1/stories?cursor=" + base64.b64encode(b"9223372036854775807/" + story.encode()).decode(), None, {}),
+        ("POST", "/v1/ingest?fileName=a%00b.txt", b"ALMATY: Fresh violence", {"Content-Type": "text/plain"}),
+        ("POST", "/v1/ingest", b"ALMATY: \x00\x01binary", {"Content-Type": "text/plain"}),
+        ("POST", "/v1/ingest", b'{"uri": "urn:\\u0000", "headline": "x"}', json_type),
+        ("POST", "/v1/ingest", b"[1, 2]", json_type),
     ]
     forged = [("GET", f"/v1/stories/{story}", None, {"Authorization": "Bearer ' OR 1=1 --"})]
 
