@@ -112,6 +112,25 @@ import WiredeskTestSupport
         }
     }
 
+    /// Timestamps are RFC 3339 both ways: lower-case `t` and `z` are read, and an instant whose UTC
+    /// year has no four-digit form (it would be written back as `-0001-…` or `10000-…`) is refused.
+    @Test func timestampsStayWithinWhatRFC3339CanWrite() {
+        for (text, written) in [
+            ("2026-01-07t09:30:00z", "2026-01-07T09:30:00.000Z"), ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"),
+            ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59.000Z"), ("2026-01-07T10:30:00+01:00", "2026-01-07T09:30:00.000Z"),
+            ("2026-01-07T09:30:00.999Z", "2026-01-07T09:30:00.999Z"), ("2026-01-07T09:30:00.001Z", "2026-01-07T09:30:00.001Z"),
+            ("9999-12-31T23:59:59.998Z", "9999-12-31T23:59:59.998Z"),
+        ] {
+            #expect(JSONCoding.parseDate(text).map(JSONCoding.formatDate) == written, "\(text)")
+        }
+        for text in [
+            "0000-01-01T00:00:00+01:00", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+            "9999-12-31T23:59:59.9996Z", "next tuesday",
+        ] {
+            #expect(JSONCoding.parseDate(text) == nil, "\(text)")
+        }
+    }
+
     @Test func mergePatchFollowsRFC7386() throws {
         let content = try Newsroom.almaty()
         let patched = try content.applying(

@@ -6,13 +6,27 @@ public enum JSONCoding {
     private static let withoutFraction = Date.ISO8601FormatStyle()
 
     public static func formatDate(_ date: Date) -> String {
-        withFraction.format(date)
+        // The formatter cuts to milliseconds, and a Date holds .999 s as .998999…: half a
+        // millisecond more makes the cut a rounding, so what was read is written back.
+        withFraction.format(date.addingTimeInterval(0.000_5))
     }
 
-    /// RFC 3339 with or without fractional seconds, any offset.
+    /// RFC 3339 with or without fractional seconds, any offset, `T` and `Z` in either case; only
+    /// instants this server can write back (a four-digit year in UTC).
     public static func parseDate(_ text: String) -> Date? {
-        (try? withoutFraction.parse(text)) ?? (try? withFraction.parse(text))
+        let text = text.uppercased()
+        guard let date = (try? withoutFraction.parse(text)) ?? (try? withFraction.parse(text)), writable.contains(date)
+        else { return nil }
+        return date
     }
+
+    /// 0001-01-01T00:00:00Z up to the end of 9999, as the formatter's own calendar counts them.
+    private static let writable: Range<Date> = {
+        let first = try? withoutFraction.parse("0001-01-01T00:00:00Z")
+        let last = try? withoutFraction.parse("9999-12-31T23:59:59Z")
+        // Up to …59.999: anything later would be written back, rounded, as the year 10000.
+        return (first ?? .distantPast)..<(last ?? .distantFuture).addingTimeInterval(0.999)
+    }()
 
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
