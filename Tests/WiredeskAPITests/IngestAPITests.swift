@@ -91,7 +91,8 @@ import WiredeskTestSupport
             #expect(flag.status == .badRequest)
             #expect(try flag.json["field"] as? String == "splitTeasers")
             for badName in ["a%00b.txt", "two%0Alines.txt", String(repeating: "n", count: 256)] {
-                let named = try await api.send(.post, "/v1/ingest?fileName=\(badName)", as: "ed", json: "ALMATY: x", contentType: "text/plain")
+                let named = try await api.send(
+                    .post, "/v1/ingest?fileName=\(badName)", as: "ed", json: "ALMATY: x", contentType: "text/plain")
                 #expect(named.status == .unprocessableContent, "fileName \(badName)")
                 #expect(try named.json["field"] as? String == "fileName")
             }
