@@ -82,12 +82,13 @@ import WiredeskTestSupport
         content.keywords = ["ok", "  "]
         content.body[0].text = "tab\tand bell\u{7}"
         content.standfirst = "line\nbreak is fine in running text"
+        content.bylines = Array(repeating: Byline(name: "A. Writer"), count: Limits.bylines + 1)
         let error = try #require(throws: WiredeskError.self) { try content.validate() }
         #expect(error.kind == .validation)
         #expect(
             Set(error.fields.map(\.field)) == [
                 "headline", "slug", "language", "urgency", "dateline.date", "pictures[0].uri", "keywords[1]",
-                "body[0].text",
+                "body[0].text", "bylines",
             ])
         #expect(error.fields.first { $0.field == "body[0].text" }?.message == "control character U+0007 is not allowed")
         #expect(error.fields.first { $0.field == "headline" }?.message == "at most 300 characters (got 301)")
@@ -105,7 +106,10 @@ import WiredeskTestSupport
 
     @Test func languageTagsAndDates() {
         for tag in ["en", "de", "pt-BR", "zh-Hant-TW", "sr-Latn"] { #expect(StoryContent.isLanguageTag(tag), "\(tag)") }
-        for tag in ["", "e", "english", "en_GB", "en-", "1n"] { #expect(!StoryContent.isLanguageTag(tag), "\(tag)") }
+        // Well-formed but longer than the spec's 35 characters.
+        for tag in ["", "e", "english", "en_GB", "en-", "1n", "en-aaaaaaaa-bbbbbbbb-cccccccc-dddddddd"] {
+            #expect(!StoryContent.isLanguageTag(tag), "\(tag)")
+        }
         for date in ["2022-01-07", "2024-02-29"] { #expect(StoryContent.isCalendarDate(date)) }
         for date in ["2023-02-29", "2022-13-01", "2022-1-7", "07.01.2022", "2022-01-07T00:00:00Z"] {
             #expect(!StoryContent.isCalendarDate(date), "\(date)")

@@ -8,6 +8,8 @@ public enum Limits {
     public static let slug = 128
     public static let standfirst = 1_000
     public static let shortText = 200  // place, source, names, titles, photographer
+    public static let bylines = 50
+    public static let language = 35
     public static let creditline = 500
     public static let copyright = 500
     public static let keyword = 100
@@ -41,6 +43,7 @@ extension StoryContent {
             }
         }
         v.line(source, "source", max: Limits.shortText)
+        v.count(bylines, "bylines", max: Limits.bylines)
         for (i, byline) in bylines.enumerated() {
             v.line(byline.name, "bylines[\(i)].name", max: Limits.shortText)
             v.line(byline.title, "bylines[\(i)].title", max: Limits.shortText)
@@ -98,6 +101,7 @@ extension StoryContent {
     }
 
     static func isLanguageTag(_ text: String) -> Bool {
+        guard text.count <= Limits.language else { return false }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard let primary = parts.first, (2...3).contains(primary.count),
             primary.allSatisfy({ $0.isASCII && $0.isLetter })
