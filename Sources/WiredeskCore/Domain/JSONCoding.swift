@@ -14,7 +14,7 @@ public enum JSONCoding {
     /// RFC 3339 with or without fractional seconds, any offset, `T` and `Z` in either case; only
     /// instants this server can write back (a four-digit year in UTC).
     public static func parseDate(_ text: String) -> Date? {
-        let text = text.uppercased()
+        let text = text.contains(where: { $0 == "t" || $0 == "z" }) ? text.uppercased() : text
         guard let date = (try? withoutFraction.parse(text)) ?? (try? withFraction.parse(text)), writable.contains(date)
         else { return nil }
         return date
