@@ -41,7 +41,8 @@ import WiredeskTestSupport
         let spec = try String(
             contentsOf: TestDatabase.repositoryRoot.appendingPathComponent("Sources/WiredeskAPI/openapi.yaml"), encoding: .utf8)
         let text = try #require(Self.property(property, of: schema, in: spec), "\(schema).\(property) is not in the spec")
-        let match = try #require(text.firstMatch(of: try Regex("\(keyword): ([0-9]+)")), "\(schema).\(property) has no \(keyword)")
+        let match = try #require(
+            text.firstMatch(of: try Regex("\(keyword): ([0-9]+)")), "\(schema).\(property) has no \(keyword)")
         #expect(Int(match.output[1].substring ?? "") == limit)
     }
 
