@@ -27,6 +27,10 @@ import WiredeskTestSupport
             let body = Array(try TestDatabase.fixture("almaty.json"))
             let socket = try connect(port)
             defer { close(socket) }
+            // A first answer on the same connection shows the server has taken it up, so that
+            // SIGTERM finds a request in flight rather than a connection still in the backlog.
+            try sendAll(socket, Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+            #expect(receiveHead(socket).hasPrefix("HTTP/1.1 200"))
             let head =
                 "POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
@@ -98,6 +102,28 @@ import WiredeskTestSupport
             guard sent > 0 else { throw TestSetupError("send failed") }
             offset += sent
         }
+    }
+
+    /// One small answer on a kept-alive connection: its head and a body of `Content-Length` bytes.
+    private func receiveHead(_ fd: Int32) -> String {
+        var received: [UInt8] = []
+        var byte: UInt8 = 0
+        while recv(fd, &byte, 1, 0) == 1 {
+            received.append(byte)
+            guard received.suffix(4) == Array("\r\n\r\n".utf8) else { continue }
+            let head = String(decoding: received, as: UTF8.self)
+            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+            var body = [UInt8](repeating: 0, count: length)
+            var read = 0
+            while read < length {
+                let count = body[read...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+                read += count
+            }
+            return head
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 
     private func receiveAll(_ fd: Int32) -> String {
