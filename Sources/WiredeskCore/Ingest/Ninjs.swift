@@ -212,8 +212,8 @@ public enum Ninjs {
             warnings: warnings)
     }
 
-    /// The agency's own word, quoted in a warning: short, with control characters written out
-    /// (PostgreSQL cannot store U+0000, and a warning is read on a terminal).
+    /// The agency's own word, quoted in a warning: short, with line breaks and tabs written out
+    /// (a warning is one line on a terminal).
     private static func quoted(_ value: String) -> String {
         var quoted = "\""
         for scalar in value.unicodeScalars.prefix(100) {
@@ -321,8 +321,8 @@ public enum Ninjs {
             picture.caption =
                 description(item, version, roles: ["caption", "text", "summary", "description"])
                 ?? headline(item, version)
-            picture.creditline = line(
-                description(item, version, roles: ["creditline", "credit"]).map(JSONValue.string) ?? item["creditline"])
+            picture.creditline = (description(item, version, roles: ["creditline", "credit"]) ?? item["creditline"]?.string)
+                .flatMap { nonEmpty(HTMLText.collapse($0)) }
             picture.altText = description(item, version, roles: ["alt", "alttext", "alternative"])
             picture.photographer = line(version == .v1 ? item["byline"] : item["by"])
             picture.uri = item["uri"]?.string.flatMap { URL(string: $0)?.scheme == nil ? nil : $0 }
