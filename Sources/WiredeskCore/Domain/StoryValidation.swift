@@ -145,8 +145,7 @@ struct Validator {
             fail(field, "at most \(max) characters (got \(length))")
         }
         let badScalar = value.unicodeScalars.first { scalar in
-            guard scalar.properties.generalCategory == .control else { return false }
-            return !(allowNewlines && (scalar == "\n" || scalar == "\t" || scalar == "\r"))
+            allowNewlines ? ControlCharacters.isNoise(scalar) : scalar.properties.generalCategory == .control
         }
         if let badScalar {
             var code = String(badScalar.value, radix: 16, uppercase: true)

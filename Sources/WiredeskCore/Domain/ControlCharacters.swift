@@ -1,7 +1,7 @@
-/// Agency feeds carry control characters that no story may hold: ANPA's SOH, STX and ETX, and C1
-/// codes left by Windows-1252 copy read as Latin-1 (where U+0092 was an apostrophe). Ingest puts
-/// the Windows-1252 punctuation back, takes the rest out and says how many; the stored payload
-/// keeps them, byte for byte.
+/// The control characters no story may hold (the validator refuses them). Agency feeds carry
+/// them: ANPA's SOH, STX and ETX, and C1 codes left by Windows-1252 copy read as Latin-1 (where
+/// U+0092 was an apostrophe). Ingest puts the Windows-1252 punctuation back, takes the rest out
+/// and says how many; the stored payload keeps them, byte for byte.
 enum ControlCharacters {
     /// Tab and line breaks are layout; every other control character is noise.
     static func isNoise(_ scalar: Unicode.Scalar) -> Bool {
