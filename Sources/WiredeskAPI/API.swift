@@ -11,6 +11,7 @@ struct API: APIProtocol {
     let stories: StoryStore
     let ingest: IngestService
     let metrics: PrometheusCollectorRegistry
+    let readiness: Readiness
 
     // MARK: Service
 
@@ -19,7 +20,7 @@ struct API: APIProtocol {
     }
 
     func getReady(_ input: Operations.GetReady.Input) async throws -> Operations.GetReady.Output {
-        try await database.ping(timeout: .seconds(2), logger: RequestScope.logger)
+        try await readiness.check()
         return .ok(.init(body: .json(.init(status: "ready"))))
     }
 
@@ -65,7 +66,9 @@ struct API: APIProtocol {
             case nil: accept.contains(.applicationNinjsJson) && !accept.contains(.json) ? .v3 : nil
             }
         guard let ninjs else { return .ok(.init(headers: headers, body: .json(.init(story)))) }
-        guard case .object(let item) = Ninjs.export(story, as: ninjs) else { throw Problem.internalError }
+        guard case .object(let item) = try await Offload.run({ Ninjs.export(story, as: ninjs) }) else {
+            throw Problem.internalError
+        }
         let container = try OpenAPIObjectContainer(unvalidatedValue: item.mapValues(\.openAPIValue))
         return .ok(.init(headers: headers, body: .applicationNinjsJson(container)))
     }
@@ -105,8 +108,6 @@ struct API: APIProtocol {
     func getStoryHistory(_ input: Operations.GetStoryHistory.Input) async throws -> Operations.GetStoryHistory.Output {
         _ = try RequestScope.principal()
         let id = try Self.storyID(input.path.id)
-        let limit = input.query.limit ?? 100
-        guard (1...500).contains(limit) else { throw WiredeskError.malformed(field: "limit", "expected 1 to 500") }
         var before: Int64?
         if let cursor = input.query.cursor {
             guard let value = Int64(cursor), value > 0 else {
@@ -114,22 +115,27 @@ struct API: APIProtocol {
             }
             before = value
         }
-        let events = try await AuditLog.history(
-            of: id, before: before, limit: limit, database: database, logger: RequestScope.logger)
-        if events.isEmpty {
-            // Every story has its create event: no events means no story, or a page past the end.
-            _ = try await stories.story(id, logger: RequestScope.logger)
-        }
-        let next = events.count == limit ? events.last.map { String($0.id) } : nil
-        return .ok(.init(body: .json(.init(events: try events.map(Components.Schemas.AuditEvent.init), nextCursor: next))))
+        let page = try await AuditLog.history(
+            of: id, before: before, limit: input.query.limit ?? 100, database: database, logger: RequestScope.logger)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        events: try page.events.map(Components.Schemas.AuditEvent.init),
+                        nextCursor: page.next.map { String($0) }))))
     }
 
     func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {
         _ = try RequestScope.principal()
-        let id = try Self.storyID(input.path.id)
-        _ = try await stories.story(id, logger: RequestScope.logger)
-        let revisions = try await Revisions.list(of: id, database: database, logger: RequestScope.logger)
-        return .ok(.init(body: .json(try revisions.map(Components.Schemas.Revision.init))))
+        let page = try await Revisions.summaries(
+            of: try Self.storyID(input.path.id), after: input.query.after ?? 0, limit: input.query.limit ?? 100,
+            database: database, logger: RequestScope.logger)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        revisions: page.revisions.map(Components.Schemas.RevisionSummary.init),
+                        next: page.next))))
     }
 
     func getRevision(_ input: Operations.GetRevision.Input) async throws -> Operations.GetRevision.Output {

@@ -17,10 +17,16 @@ public struct ServerSettings: Sendable {
     public var maximumBodySize: Int
     /// How long a request waits for a database connection before it is answered 503.
     public var databaseTimeout: Duration
+    /// What PostgreSQL holds the request connections to (statement, lock and idle-transaction
+    /// timeouts).
+    public var databaseLimits: SessionLimits
+    /// Slow and idle clients, and how many may be connected.
+    public var connections: ConnectionLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
-        maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5)
+        maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
+        connections: ConnectionLimits = ConnectionLimits()
     ) {
         self.host = host
         self.port = port
@@ -28,6 +34,8 @@ public struct ServerSettings: Sendable {
         self.maximumConnections = maximumConnections
         self.maximumBodySize = maximumBodySize
         self.databaseTimeout = databaseTimeout
+        self.databaseLimits = databaseLimits
+        self.connections = connections
     }
 }
 
@@ -38,16 +46,21 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     let registry = Telemetry.bootstrap()
     let database = Database(
         url: settings.database, maximumConnections: settings.maximumConnections, keepWarm: true,
-        acquireTimeout: settings.databaseTimeout, logger: logger)
+        acquireTimeout: settings.databaseTimeout, limits: settings.databaseLimits, logger: logger)
     let ingest = IngestService(database: database)
-    let api = API(database: database, stories: StoryStore(database: database), ingest: ingest, metrics: registry)
+    let api = API(
+        database: database, stories: StoryStore(database: database), ingest: ingest, metrics: registry,
+        readiness: Readiness { try await database.ping(timeout: .seconds(2), logger: logger) })
 
     let router = Router()
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
-    router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
+    // Who is asking is settled before a byte of the body is read: an anonymous upload is refused
+    // without being taken in.
     router.add(middleware: AuthMiddleware(users: UserStore(database: database)))
+    router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
     try api.registerHandlers(
@@ -55,8 +68,13 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
         middlewares: [PlainResponseHeaders()])
 
+    let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
+    let limits = settings.connections
     return Application(
         router: router,
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(registry: connections, limits: limits, logger: logger)])),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "wiredesk"),
         services: [database.client],
         logger: logger)

@@ -155,6 +155,15 @@ extension Components.Schemas.Revision {
     }
 }
 
+extension Components.Schemas.RevisionSummary {
+    init(_ summary: RevisionSummary) {
+        self.init(
+            storyId: summary.storyId.uuidString.lowercased(), number: summary.number, version: summary.version,
+            state: .init(summary.state), changedFields: summary.changedFields, createdAt: summary.createdAt,
+            createdBy: summary.createdBy)
+    }
+}
+
 extension JSONValue {
     /// A merge patch as the OpenAPI runtime decoded it: `nil` values are JSON nulls.
     init(_ object: OpenAPIObjectContainer) throws {

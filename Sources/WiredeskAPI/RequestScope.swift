@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 import WiredeskCore
 
 /// What the handlers of one request need to know about it. The generated OpenAPI handlers get no
@@ -10,6 +11,8 @@ struct RequestScope: Sendable {
     var requestID: String
     var logger: Logger
     var principal: Principal?
+    /// Who the request turned out to be from, for the access log written after it.
+    let user = RequestUser()
 
     @TaskLocal static var current: RequestScope?
 
@@ -22,6 +25,16 @@ struct RequestScope: Sendable {
     }
 
     static var logger: Logger { current?.logger ?? Logger(label: "wiredesk") }
+}
+
+/// Set once authentication knows who is asking; read by the access log.
+final class RequestUser: Sendable {
+    private let name = Mutex<String?>(nil)
+
+    var value: String? {
+        get { name.withLock { $0 } }
+        set { name.withLock { $0 = newValue } }
+    }
 }
 
 extension HTTPField.Name {
@@ -37,6 +50,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         let requestID = request.headers[.requestID].flatMap(Self.wellFormed) ?? UUID().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request.id"] = .string(requestID)
+        context.logger[metadataKey: "hb.request.id"] = nil
         let scope = RequestScope(requestID: requestID, logger: context.logger)
         var response = try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
@@ -57,19 +71,24 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` on every `/v1` route against the stored token hashes,
-/// on every request, so a revoked token or a disabled user is refused at once.
+/// Checks `Authorization: Bearer <token>` against the stored token hashes on every request, so a
+/// revoked token or a disabled user is refused at once. Every path needs a token except the few
+/// the spec marks public (`security: []`), matched exactly: a path spelt another way
+/// (`//v1/stories`, `/v1/../v1`, `%2F`) is not public, so it never reaches a handler unchecked.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     let users: UserStore
+
+    /// The operations with `security: []` in openapi.yaml (a test holds the two together).
+    static var publicPaths: Set<String> { ["/health", "/ready", "/openapi.yaml", "/metrics"] }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard request.uri.path == "/v1" || request.uri.path.hasPrefix("/v1/") else {
+        if Self.publicPaths.contains(request.uri.path) {
             return try await next(request, context)
         }
         guard var scope = RequestScope.current else { throw Problem.internalError }
-        guard let header = request.headers[.authorization], header.count <= 1024 else {
+        guard let header = request.headers[.authorization], header.utf8.count <= 1024 else {
             throw WiredeskError(.unauthenticated, "authentication required: send Authorization: Bearer <token>")
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
@@ -81,9 +100,33 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
         principal.requestID = scope.requestID
         scope.principal = principal
         scope.logger[metadataKey: "user"] = .string(principal.name)
+        scope.user.value = principal.name
         return try await RequestScope.$current.withValue(scope) {
             try await next(request, context)
         }
+    }
+}
+
+/// One line per request: id, user, method, route, status, duration and response size. Never a
+/// header's value or a body: tokens and copy stay out of logs.
+struct AccessLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let started = ContinuousClock.now
+        let response = try await next(request, context)
+        let elapsed = ContinuousClock.now - started
+        let scope = RequestScope.current
+        var metadata: Logger.Metadata = [
+            "method": .string(request.method.rawValue),
+            "route": .string(context.endpointPath ?? "unmatched"),
+            "status": .stringConvertible(response.status.code),
+            "duration_ms": .string(String(format: "%.2f", Double(elapsed.nanoseconds) / 1_000_000)),
+            "bytes": .stringConvertible(response.body.contentLength ?? 0),
+        ]
+        if let user = scope?.user.value { metadata["user"] = .string(user) }
+        (scope?.logger ?? context.logger).info("request", metadata: metadata)
+        return response
     }
 }
 
@@ -100,5 +143,47 @@ struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         var request = request
         _ = try await request.collectBody(upTo: maximumBytes)
         return try await next(request, context)
+    }
+}
+
+/// `/ready` answers from a database check at most a second old, and concurrent callers share one
+/// check: a load balancer polling it must not take a pool connection per call.
+actor Readiness {
+    private let probe: @Sendable () async throws -> Void
+    private let maximumAge: Duration
+    private var last: (at: ContinuousClock.Instant, error: (any Error)?)?
+    private var running: Task<(any Error)?, Never>?
+
+    init(maximumAge: Duration = .seconds(1), probe: @escaping @Sendable () async throws -> Void) {
+        self.maximumAge = maximumAge
+        self.probe = probe
+    }
+
+    func check() async throws {
+        if let last, ContinuousClock.now - last.at < maximumAge {
+            if let error = last.error { throw error }
+            return
+        }
+        let task: Task<(any Error)?, Never>
+        if let running {
+            task = running
+        } else {
+            let probe = self.probe
+            task = Task {
+                do {
+                    try await probe()
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            running = task
+        }
+        let error = await task.value
+        if running == task {
+            running = nil
+            last = (ContinuousClock.now, error)
+        }
+        if let error { throw error }
     }
 }

@@ -25,6 +25,9 @@ struct ImportCommand: AsyncParsableCommand {
     @Flag(help: "Also make a draft of each of the page's other headlines (teasers).")
     var splitTeasers = false
 
+    @Option(help: "Largest file in bytes; bigger ones fail by name and the rest go in (default: the API's body limit).")
+    var maxSize = Int(ProcessInfo.processInfo.environment["WIREDESK_MAX_BODY_BYTES"] ?? "") ?? 1 << 20
+
     @OptionGroup var actor: StoryActor
     @OptionGroup var database: DatabaseOptions
 
@@ -40,13 +43,17 @@ struct ImportCommand: AsyncParsableCommand {
         var created = 0
         var updated = 0
         var duplicates = 0
+        var superseded = 0
         var failed = 0
         var items: [Item] = []
         var failures: [Failure] = []
     }
 
     func run() async throws {
-        let (paths, format, splitTeasers, actor) = (paths, format, splitTeasers, actor)
+        let (paths, format, splitTeasers, actor, maxSize) = (paths, format, splitTeasers, actor, maxSize)
+        guard maxSize > 0 else {
+            throw Console.report(WiredeskError.invalid(field: "max-size", "expected a number of bytes"), json: actor.json)
+        }
         let summary = try await database.run(json: actor.json) { database, logger in
             let files = try Self.files(in: paths)
             var principal = try await actor.principal(database, logger: logger)
@@ -56,9 +63,7 @@ struct ImportCommand: AsyncParsableCommand {
             var summary = Summary()
             for file in files {
                 do {
-                    guard let data = FileManager.default.contents(atPath: file) else {
-                        throw WiredeskError(.notFound, "cannot read the file")
-                    }
+                    let data = try Self.read(file, maximumBytes: maxSize)
                     let outcome = try await ingest.ingest(
                         data, format: format, fileName: (file as NSString).lastPathComponent,
                         splitTeasers: splitTeasers, by: principal, logger: logger)
@@ -66,9 +71,12 @@ struct ImportCommand: AsyncParsableCommand {
                     case .created: summary.created += 1
                     case .updated: summary.updated += 1
                     case .duplicate: summary.duplicates += 1
+                    case .superseded: summary.superseded += 1
                     }
                     summary.items.append(.init(file: file, outcome: outcome))
-                } catch let error as WiredeskError where error.kind == .unavailable || error.kind == .forbidden {
+                } catch let error as WiredeskError
+                    where error.kind == .unavailable || (error.kind == .forbidden && error.rule == "ingest.role")
+                {
                     throw error  // nothing else will go in either
                 } catch {
                     summary.failed += 1
@@ -83,7 +91,8 @@ struct ImportCommand: AsyncParsableCommand {
             try Console.printJSON(summary)
         } else {
             print(
-                "created \(summary.created), updated \(summary.updated), duplicates \(summary.duplicates), failed \(summary.failed)"
+                "created \(summary.created), updated \(summary.updated), duplicates \(summary.duplicates), "
+                    + (summary.superseded > 0 ? "superseded \(summary.superseded), " : "") + "failed \(summary.failed)"
             )
             for item in summary.items where !item.outcome.warnings.isEmpty {
                 print("warning: \(item.file): \(item.outcome.warnings.joined(separator: "; "))")
@@ -93,6 +102,31 @@ struct ImportCommand: AsyncParsableCommand {
             }
         }
         if summary.failed > 0 { throw ExitCode(2) }
+    }
+
+    /// The file's bytes, refused by size before any is read: an import must not hold a runaway file
+    /// in memory.
+    static func read(_ file: String, maximumBytes: Int) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw WiredeskError(.notFound, "cannot read the file")
+        }
+        defer { try? handle.close() }
+        let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
+        guard size <= maximumBytes else {
+            throw WiredeskError.invalid(
+                field: "file", "the file is \(size) bytes, over the limit of \(maximumBytes) (--max-size)")
+        }
+        // Read one byte past the limit: a file that grew since it was measured is still refused.
+        let data: Data
+        do {
+            data = try handle.read(upToCount: maximumBytes + 1) ?? Data()
+        } catch {
+            throw WiredeskError(.notFound, "cannot read the file")
+        }
+        guard data.count <= maximumBytes else {
+            throw WiredeskError.invalid(field: "file", "the file is over the limit of \(maximumBytes) bytes (--max-size)")
+        }
+        return data
     }
 
     /// Every regular file under the paths, in a stable order.

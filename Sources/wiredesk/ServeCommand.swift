@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import WiredeskAPI
 import WiredeskCore
 
@@ -29,20 +30,84 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
 
+    @Option(help: "Log as text lines or as one JSON object per line (json).")
+    var logFormat: LogFormat = LogFormat(rawValue: ProcessInfo.processInfo.environment["WIREDESK_LOG_FORMAT"] ?? "") ?? .text
+
+    @Option(help: "Most HTTP connections open at once; at the cap, one that has not sent a request header is closed.")
+    var maxClients = Int(ProcessInfo.processInfo.environment["WIREDESK_MAX_CLIENTS"] ?? "") ?? 1_000
+
+    @Option(help: "Seconds a client has to send a request header.")
+    var headerTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_HEADER_TIMEOUT"] ?? "") ?? 10
+
+    @Option(help: "Seconds a request body may take to arrive.")
+    var bodyTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_BODY_TIMEOUT"] ?? "") ?? 60
+
+    @Option(help: "Seconds a kept-alive connection may sit idle between requests.")
+    var idleTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_IDLE_TIMEOUT"] ?? "") ?? 60
+
+    @Option(help: "Seconds a database statement of a request may run (0: no limit).")
+    var statementTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_STATEMENT_TIMEOUT"] ?? "") ?? 10
+
+    @Option(help: "Seconds a request waits for a row another change holds before it is answered 503.")
+    var lockTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_LOCK_TIMEOUT"] ?? "") ?? 2
+
+    @Option(help: "Seconds a database transaction may sit idle before PostgreSQL ends it.")
+    var idleTransactionTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_IDLE_TRANSACTION_TIMEOUT"] ?? "") ?? 30
+
+    @Option(help: "Seconds SIGTERM waits for requests in flight before the process exits anyway.")
+    var shutdownDeadline = Double(ProcessInfo.processInfo.environment["WIREDESK_SHUTDOWN_DEADLINE"] ?? "") ?? 30
+
+    func validate() throws {
+        for (name, value) in [
+            ("--db-timeout", dbTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
+            ("--idle-timeout", idleTimeout), ("--shutdown-deadline", shutdownDeadline),
+        ] where !(value > 0 && value <= 86_400) {
+            throw ValidationError("\(name) must be a number of seconds above 0")
+        }
+        for (name, value) in [
+            ("--statement-timeout", statementTimeout), ("--lock-timeout", lockTimeout),
+            ("--idle-transaction-timeout", idleTransactionTimeout),
+        ] where !(value >= 0 && value <= 86_400) {
+            throw ValidationError("\(name) must be a number of seconds (0: no limit)")
+        }
+        guard maxClients >= 1, maxBodySize >= 1, connections >= 1 else {
+            throw ValidationError("--max-clients, --max-body-size and --connections must be at least 1")
+        }
+    }
+
     func run() async throws {
         // Run Swift concurrency's jobs on NIO's event loop threads: the server, the database
         // pool and the handlers then share two threads instead of hopping between thread pools.
+        // CPU-heavy work (parsing, diffing, exports) goes to WiredeskCore's Offload pool instead.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        Offload.yieldToEventLoops()
+        logFormat.bootstrap(level: logLevel)
         var logger = Logger(label: "wiredesk")
         logger.logLevel = logLevel
         do {
             let settings = ServerSettings(
                 host: host, port: port, database: try DatabaseURL.fromEnvironment(), maximumConnections: connections,
-                maximumBodySize: maxBodySize, databaseTimeout: .milliseconds(Int(dbTimeout * 1000)))
+                maximumBodySize: maxBodySize, databaseTimeout: Self.duration(dbTimeout)!,
+                databaseLimits: SessionLimits(
+                    statementTimeout: Self.duration(statementTimeout), lockTimeout: Self.duration(lockTimeout),
+                    idleInTransactionTimeout: Self.duration(idleTransactionTimeout)),
+                connections: ConnectionLimits(
+                    maximumConnections: maxClients, headerTimeout: Self.duration(headerTimeout)!,
+                    bodyTimeout: Self.duration(bodyTimeout)!, idleTimeout: Self.duration(idleTimeout)!))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
-            try await buildApplication(settings, logger: logger).runService()
+            let app = try buildApplication(settings, logger: logger)
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [app, ShutdownDeadline(Self.duration(shutdownDeadline)!, logger: logger)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            try await group.run()
         } catch {
             throw Console.report(error, json: false)
         }
+    }
+
+    /// Seconds as a duration; nil for 0 (no limit).
+    static func duration(_ seconds: Double) -> Duration? {
+        seconds == 0 ? nil : .milliseconds(Int64((seconds * 1000).rounded()))
     }
 }

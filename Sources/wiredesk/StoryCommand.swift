@@ -147,14 +147,13 @@ struct StoryCommand: AsyncParsableCommand {
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
                 _ = try await actor.principal(database, logger: logger)
-                _ = try await StoryStore(database: database).story(id, logger: logger)
                 var events: [AuditEvent] = []
                 var before: Int64?
                 repeat {
                     let page = try await AuditLog.history(
                         of: id, before: before, limit: 500, database: database, logger: logger)
-                    events += page
-                    before = page.count == 500 ? page.last?.id : nil
+                    events += page.events
+                    before = page.next
                 } while before != nil
                 events.reverse()
                 if actor.json { return try Console.printJSON(events) }
@@ -180,10 +179,18 @@ struct StoryCommand: AsyncParsableCommand {
                         number, of: id, database: database, logger: logger)
                     return try Console.printJSON(revision)
                 }
-                let revisions = try await WiredeskCore.Revisions.list(of: id, database: database, logger: logger)
+                var revisions: [RevisionSummary] = []
+                var after = 0
+                while true {
+                    let page = try await WiredeskCore.Revisions.summaries(
+                        of: id, after: after, limit: 200, database: database, logger: logger)
+                    revisions += page.revisions
+                    guard let next = page.next else { break }
+                    after = next
+                }
                 if actor.json { return try Console.printJSON(revisions) }
                 for r in revisions {
-                    let fields = r.diff.map(\.field).joined(separator: ", ")
+                    let fields = r.changedFields.joined(separator: ", ")
                     print(
                         "r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)"
                     )

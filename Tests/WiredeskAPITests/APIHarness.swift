@@ -26,7 +26,9 @@ struct APIHarness: Sendable {
                 ).token
             }
             let app = try buildApplication(
-                ServerSettings(port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize),
+                ServerSettings(
+                    port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize,
+                    databaseTimeout: .seconds(60)),
                 logger: TestDatabase.logger)
             let frozenTokens = tokens
             try await app.test(.ahc(.http)) { client in

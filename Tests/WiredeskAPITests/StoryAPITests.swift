@@ -58,7 +58,10 @@ import WiredeskTestSupport
             #expect(events.first?["toState"] as? String == "published")
 
             let revisions = try await api.send(.get, "/v1/stories/\(id)/revisions", as: "aud")
-            #expect((try JSONSerialization.jsonObject(with: revisions.body) as? [Any])?.count == 1)
+            let summaries = try #require(try revisions.json["revisions"] as? [[String: Any]])
+            #expect(summaries.count == 1)
+            #expect(summaries.first?["content"] == nil)
+            #expect((summaries.first?["changedFields"] as? [String])?.contains("body") == true)
             let revision = try await api.send(.get, "/v1/stories/\(id)/revisions/1", as: "aud")
             #expect(try (revision.json["content"] as? [String: Any])?["slug"] as? String == "kazakhstan-protests-almaty")
         }

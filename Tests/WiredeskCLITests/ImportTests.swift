@@ -43,9 +43,9 @@ import WiredeskTestSupport
         try await TestDatabase.withEmptyDatabase { _, url in
             let wiredesk = CLITests.CLI(url: url)
             #expect(try wiredesk("migrate").status == 0)
-            #expect(try wiredesk("user", "add", "wirebot", "--role", "editor").status == 0)
+            #expect(try wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
 
-            let first = try wiredesk("import", directory.path, "--as", "wirebot", "--json")
+            let first = try wiredesk("import", directory.path, "--as", "feeds", "--json")
             #expect(first.status == 2, "\(first.err)")
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(first.out.utf8)) as? [String: Any])
             #expect(summary["created"] as? Int == 1000)
@@ -57,7 +57,7 @@ import WiredeskTestSupport
             #expect(failures.first { $0["file"]!.hasSuffix("broken.txt") }?["reason"] == "not UTF-8 text")
             #expect(failures.first { $0["file"]!.hasSuffix("broken.json") }?["reason"] == "not JSON")
 
-            let again = try wiredesk("import", directory.path, "--as", "wirebot")
+            let again = try wiredesk("import", directory.path, "--as", "feeds")
             #expect(again.out.contains("created 0, updated 0, duplicates 1000, failed 2"), "\(again.out)")
             #expect(again.err.contains("failed: \(directory.path)/broken.txt: not UTF-8 text"))
 

@@ -7,133 +7,213 @@ import WiredeskTestSupport
     import Glibc
 #endif
 
-/// `wiredesk serve` as a process: it stops on SIGTERM, and a request already in flight still gets
-/// its answer.
+/// `wiredesk serve` as a process, spoken to over plain sockets: it stops on SIGTERM, and a request
+/// already in flight still gets its answer; a stuck one does not keep it alive; slow, idle and
+/// anonymous clients get no more than their due.
 @Suite struct ServeTests {
     @Test func sigtermLetsTheRequestInFlightFinish() async throws {
         try await Newsroom.with { newsroom in
             let (token, _) = try await newsroom.users.createToken(for: "rita", by: newsroom.admin, logger: newsroom.logger)
-            let port = try freePort()
-            let server = Process()
-            server.executableURL = CLITests.CLI.executable
-            server.arguments = ["serve", "--port", "\(port)", "--log-level", "error"]
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = newsroom.url.connectionString
-            server.environment = environment
-            try server.run()
-            defer { if server.isRunning { server.terminate() } }
-            try await waitUntilListening(port)
+            let server = try await ServerProcess(newsroom)
+            defer { server.stop() }
 
             let body = Array(try TestDatabase.fixture("almaty.json"))
-            let socket = try connect(port)
-            defer { close(socket) }
+            let socket = try RawHTTP(port: server.port)
             // A first answer on the same connection shows the server has taken it up, so that
             // SIGTERM finds a request in flight rather than a connection still in the backlog.
-            try sendAll(socket, Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
-            #expect(receiveHead(socket).hasPrefix("HTTP/1.1 200"))
+            try socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
             let head =
                 "POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-            try sendAll(socket, Array(head.utf8) + body[..<1000])
+            try socket.send(Array(head.utf8) + body[..<1000])
             try await Task.sleep(for: .milliseconds(300))
 
-            kill(server.processIdentifier, SIGTERM)
+            server.signal(SIGTERM)
             try await Task.sleep(for: .milliseconds(300))
-            try sendAll(socket, Array(body[1000...]))
-            let response = receiveAll(socket)
+            try socket.send(Array(body[1000...]))
+            let response = socket.response(timeout: .seconds(10)) ?? ""
             #expect(response.hasPrefix("HTTP/1.1 201"), "\(response.prefix(200))")
 
-            for _ in 0..<100 where server.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-            #expect(!server.isRunning)
-            #expect(server.terminationStatus == 0)
+            #expect(await server.exited(within: .seconds(10)))
+            #expect(server.process.terminationStatus == 0)
             #expect(try await newsroom.count("SELECT count(*) FROM stories") == 1)
             #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE action = 'create'") == 1)
         }
     }
 
-    private func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+}
+
+extension ServeTests {
+    @Test func sigtermEndsTheServerWithinItsDeadlineEvenWithARequestStuck() async throws {
+        try await Newsroom.with { newsroom in
+            let (token, _) = try await newsroom.users.createToken(for: "rita", by: newsroom.admin, logger: newsroom.logger)
+            let server = try await ServerProcess(newsroom, ["--shutdown-deadline", "2"])
+            defer { server.stop() }
+            // A request whose body never comes: the server waits for it (up to the body timeout,
+            // a minute by default) and so would never finish shutting down on its own.
+            let socket = try RawHTTP(port: server.port)
+            try socket.send(
+                "POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"headline\": ")
+            try await Task.sleep(for: .milliseconds(500))
+            let signalled = ContinuousClock.now
+            server.signal(SIGTERM)
+            #expect(await server.exited(within: .seconds(12)))
+            let took = ContinuousClock.now - signalled
+            #expect(took < .seconds(6), "SIGTERM took \(took) to end the server")
+            #expect(server.process.terminationStatus == 1)
+            #expect(server.log.contains("shutdown took longer than its deadline"))
+            #expect(try await newsroom.count("SELECT count(*) FROM stories") == 0)
         }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    private func connect(_ port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+    @Test func anonymousUploadsAreRefusedBeforeTheirBodyIsRead() async throws {
+        try await Newsroom.with { newsroom in
+            let server = try await ServerProcess(newsroom)
+            defer { server.stop() }
+            for path in ["/v1/stories", "/v1/ingest"] {
+                let socket = try RawHTTP(port: server.port)
+                // A megabyte announced, a hundred bytes sent: the answer must not wait for the rest.
+                try socket.send(
+                    "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        + "Content-Length: 1048576\r\n\r\n" + String(repeating: "x", count: 100))
+                let response = socket.response(timeout: .seconds(3)) ?? "no answer"
+                #expect(response.hasPrefix("HTTP/1.1 401"), "\(path): \(response.prefix(200))")
             }
         }
-        guard result == 0 else {
-            close(fd)
-            throw TestSetupError("cannot connect to 127.0.0.1:\(port)")
-        }
-        return fd
     }
 
-    private func waitUntilListening(_ port: Int) async throws {
-        for _ in 0..<100 {
-            if let fd = try? connect(port) {
-                close(fd)
-                return
+    @Test func pathTricksNeverReachAHandlerUnauthenticated() async throws {
+        try await Newsroom.with { newsroom in
+            _ = try await newsroom.story()
+            let server = try await ServerProcess(newsroom)
+            defer { server.stop() }
+            for path in [
+                "//v1/stories", "/v1//stories", "/v1/../v1/stories", "/./v1/stories", "/v1%2Fstories", "/v1%2fstories",
+                "/V1/stories", "/v1/stories/", "/health/../v1/stories", "//health/../v1/stories",
+            ] {
+                let socket = try RawHTTP(port: server.port)
+                try socket.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                let response = socket.response() ?? "no answer"
+                #expect(response.hasPrefix("HTTP/1.1 401"), "\(path): \(response.prefix(120))")
+                #expect(!response.contains("kazakhstan"), "\(path) leaked a story")
             }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw TestSetupError("the server did not start listening on \(port)")
-    }
-
-    private func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard sent > 0 else { throw TestSetupError("send failed") }
-            offset += sent
+            // The public routes stay public, spelt exactly.
+            let socket = try RawHTTP(port: server.port)
+            try socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
         }
     }
 
-    /// One small answer on a kept-alive connection: its head and a body of `Content-Length` bytes.
-    private func receiveHead(_ fd: Int32) -> String {
-        var received: [UInt8] = []
-        var byte: UInt8 = 0
-        while recv(fd, &byte, 1, 0) == 1 {
-            received.append(byte)
-            guard received.suffix(4) == Array("\r\n\r\n".utf8) else { continue }
-            let head = String(decoding: received, as: UTF8.self)
-            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
-                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-            var body = [UInt8](repeating: 0, count: length)
-            var read = 0
-            while read < length {
-                let count = body[read...].withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if count <= 0 { break }
-                read += count
+    @Test func slowClientsAreCutOffAndAtTheCapTheStalledGoFirst() async throws {
+        try await Newsroom.with { newsroom in
+            let server = try await ServerProcess(
+                newsroom, ["--max-clients", "20", "--header-timeout", "2", "--idle-timeout", "2"])
+            defer { server.stop() }
+            // Forty clients start a request header and stall: twice the cap.
+            var stalled: [RawHTTP] = []
+            for _ in 0..<40 {
+                let socket = try RawHTTP(port: server.port)
+                try socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                stalled.append(socket)
             }
-            return head
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.openSockets() <= 20 + 5, "the server holds \(server.openSockets()) sockets")
+            // A normal client is still answered, at once.
+            let started = ContinuousClock.now
+            let client = try RawHTTP(port: server.port)
+            try client.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            #expect(client.response(timeout: .seconds(1))?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(ContinuousClock.now - started < .seconds(1))
+            // The stalled ones that were not already closed to make room are closed at the header
+            // timeout; the kept-alive client at the idle timeout.
+            for socket in stalled { #expect(socket.closedByServer(within: .seconds(5))) }
+            #expect(client.closedByServer(within: .seconds(5)))
+            #expect(server.openSockets() <= 5, "the server still holds \(server.openSockets()) sockets")
         }
-        return String(decoding: received, as: UTF8.self)
     }
 
-    private func receiveAll(_ fd: Int32) -> String {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer[..<count]
+    @Test func jsonLogsOneLinePerRequestAndNeverItsSecrets() async throws {
+        try await Newsroom.with { newsroom in
+            let (token, _) = try await newsroom.users.createToken(for: "ed", by: newsroom.admin, logger: newsroom.logger)
+            let story = try await newsroom.story()
+            let server = try await ServerProcess(newsroom, ["--log-format", "json", "--log-level", "info"])
+            defer { server.stop() }
+            let socket = try RawHTTP(port: server.port)
+            try socket.send(
+                "GET /v1/stories/\(story.id.uuidString.lowercased()) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer \(token)\r\nX-Request-Id: desk-7\r\nConnection: close\r\n\r\n")
+            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            server.signal(SIGTERM)
+            #expect(await server.exited(within: .seconds(10)))
+            let lines = server.log.split(separator: "\n")
+            let objects = try lines.map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String], "\(line)")
+            }
+            let access = try #require(objects.first { $0["message"] == "request" && $0["request.id"] == "desk-7" })
+            #expect(access["user"] == "ed")
+            #expect(access["method"] == "GET")
+            #expect(access["route"] == "/v1/stories/{id}")
+            #expect(access["status"] == "200")
+            #expect(Double(access["duration_ms"] ?? "") != nil)
+            #expect(Int(access["bytes"] ?? "") ?? 0 > 1000)
+            #expect(!server.log.contains(token))
+            #expect(!server.log.contains("ALMATY"))
         }
-        return String(decoding: received, as: UTF8.self)
+    }
+}
+
+/// `wiredesk serve` on a free port over a newsroom's database, its log kept.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let logFile: URL
+
+    init(_ newsroom: Newsroom, _ arguments: [String] = []) async throws {
+        port = try RawHTTP.freePort()
+        logFile = FileManager.default.temporaryDirectory.appendingPathComponent("wiredesk-serve-\(UUID()).log")
+        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        process.executableURL = CLITests.CLI.executable
+        process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = newsroom.url.connectionString
+        process.environment = environment
+        let log = try FileHandle(forWritingTo: logFile)
+        process.standardError = log
+        process.standardOutput = log
+        try process.run()
+        try await RawHTTP.waitUntilListening(port)
+    }
+
+    var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    func exited(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return !process.isRunning
+    }
+
+    /// TCP sockets the server holds open (its listener among them).
+    func openSockets() -> Int {
+        let folder = "/proc/\(process.processIdentifier)/fd"
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return entries.filter { entry in
+            ((try? FileManager.default.destinationOfSymbolicLink(atPath: "\(folder)/\(entry)")) ?? "").hasPrefix("socket:")
+        }.count
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: logFile)
     }
 }

@@ -94,6 +94,51 @@ import WiredeskTestSupport
         #expect(error.fields.first { $0.field == "headline" }?.message == "at most 300 characters (got 301)")
     }
 
+    @Test func pictureLinksThatRunScriptOrReadLocalFilesAreRefused() throws {
+        var content = try Newsroom.almaty()
+        for uri in ["javascript:alert(1)", "JavaScript:alert(1)", "vbscript:msgbox", "data:text/html,<b>x</b>", "file:///etc/passwd"] {
+            content.pictures[0].uri = uri
+            let error = try #require(throws: WiredeskError.self) { try content.validate() }
+            #expect(error.fields.map(\.field) == ["pictures[0].uri"], "\(uri)")
+        }
+        // Identifiers are not links: IPTC's own examples use tag: and urn:.
+        for uri in ["https://example.com/p.jpg", "http://example.com/p.jpg", "tag:reuters.com,2022:newsml_X", "urn:uuid:1"] {
+            content.pictures[0].uri = uri
+            try content.validate()
+        }
+    }
+
+    @Test func ninjsPicturesKeepOnlyLinksThatMayTravel() throws {
+        let item = #"""
+            {"uri": "urn:x:pics", "headlines": [{"role": "main", "value": "Pictures"}],
+             "associations": [
+                {"name": "a", "type": "picture", "uri": "javascript:alert(1)", "descriptions": [{"role": "caption", "value": "A"}]},
+                {"name": "b", "type": "picture", "uri": "tag:example.com,2026:pic-b", "descriptions": [{"role": "caption", "value": "B"}]},
+                {"name": "c", "type": "picture", "uri": "https://example.com/c.jpg", "descriptions": [{"role": "caption", "value": "C"}]}]}
+            """#
+        let parsed = try Ninjs.parse(Data(item.utf8))
+        #expect(parsed.content.pictures.map(\.uri) == [nil, "tag:example.com,2026:pic-b", "https://example.com/c.jpg"])
+        #expect(parsed.warnings.contains { $0.contains("left out 1 picture link") })
+        try parsed.content.validate()
+
+        let story = Story(
+            id: UUID(), state: .draft, version: 1, content: parsed.content, createdAt: Date(), createdBy: "ed",
+            updatedAt: Date(), updatedBy: "ed", publishedAt: nil, corrections: [], killNotice: nil)
+        for version in Ninjs.ExportVersion.allCases {
+            guard case .object(let exported) = Ninjs.export(story, as: version),
+                case .array(let associations)? = exported["associations"]
+            else {
+                Issue.record("no associations")
+                continue
+            }
+            let hrefs = associations.compactMap { $0.field("renditions") }.flatMap { renditions -> [String] in
+                guard case .array(let list) = renditions else { return [] }
+                return list.compactMap { $0.field("href")?.string }
+            }
+            #expect(hrefs == ["https://example.com/c.jpg"])
+        }
+    }
+
     @Test func headlineLimitCountsCodePointsNotBytes() throws {
         var content = StoryContent()
         content.headline = String(repeating: "é", count: Limits.headline)  // 600 bytes, 300 code points

@@ -80,7 +80,7 @@ import WiredeskTestSupport
                 }
                 #expect(invalid.kind == .validation)
             }
-            #expect(try await newsroom.users.list(logger: newsroom.logger).count == 6)
+            #expect(try await newsroom.users.list(logger: newsroom.logger).count == newsroom.everyone.count)
             await #expect(throws: WiredeskError.self) {
                 try await newsroom.users.principal(named: "nobody", source: .cli, logger: newsroom.logger)
             }

@@ -224,6 +224,38 @@ import WiredeskTestSupport
         }
     }
 
+    @Test func aCorrectionKeepsWhatApprovalAskedOfTheCopy() async throws {
+        try await Newsroom.with { newsroom in
+            let story = try await newsroom.story(through: [.submit, .approve, .publish])
+            #expect(story.content.bylines.isEmpty && story.content.source == "Reuters")
+            let cases: [(JSONValue, String)] = [
+                // The Almaty story's only credit is its source: a correction may not take it away.
+                (.object(["source": .null]), "correct.credit"),
+                (
+                    .object([
+                        "pictures": .array([
+                            .object(["caption": .string("Protesters in Almaty"), "uri": .string("https://example.com/p.jpg")])
+                        ])
+                    ]), "correct.picture-credit"
+                ),
+                (.object(["headline": .null]), "correct.headline"),
+            ]
+            for (patch, rule) in cases {
+                try await expectRefusal(newsroom, story, rule: rule, kind: .unmetRequirement) {
+                    try await newsroom.stories.transition(
+                        story.id, .correct, reason: "Corrects the credit", patch: patch, ifVersion: story.version,
+                        by: newsroom.editor, logger: newsroom.logger)
+                }
+            }
+            // Replacing the credit is a correction like any other.
+            let corrected = try await newsroom.stories.transition(
+                story.id, .correct, reason: "Adds the reporter",
+                patch: .object(["source": .null, "bylines": .array([.object(["name": .string("Olzhas Auyezov")])])]),
+                ifVersion: story.version, by: newsroom.editor, logger: newsroom.logger)
+            #expect(corrected.content.bylines.map(\.name) == ["Olzhas Auyezov"])
+        }
+    }
+
     @Test func aContentPatchRidesOnlyOnACorrection() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()

@@ -18,8 +18,10 @@ public struct Newsroom: Sendable {
     public let publisher = Principal(name: "pat", role: .publisher, source: .cli)
     public let admin = Principal(name: "ada", role: .admin, source: .cli)
     public let auditor = Principal(name: "aud", role: .auditor, source: .cli)
+    /// A feed script.
+    public let feed = Principal(name: "wirebot", role: .ingest, source: .ingest)
 
-    public var everyone: [Principal] { [reporter, otherReporter, editor, publisher, admin, auditor] }
+    public var everyone: [Principal] { [reporter, otherReporter, editor, publisher, admin, auditor, feed] }
 
     /// Runs `body` against a fresh newsroom, dropped afterwards.
     public static func with<T: Sendable>(_ body: @Sendable (Newsroom) async throws -> T) async throws -> T {
@@ -34,7 +36,9 @@ public struct Newsroom: Sendable {
     }
 
     init(client: PostgresClient, url: DatabaseURL) {
-        self.database = Database(client: client, maximumConnections: 20)
+        // Tests run side by side on a small machine: a wait for a connection there says nothing
+        // about the code under test, so it may be long.
+        self.database = Database(client: client, maximumConnections: 20, acquireTimeout: .seconds(60))
         self.url = url
         self.stories = StoryStore(database: database)
         self.users = UserStore(database: database)
@@ -70,7 +74,14 @@ public struct Newsroom: Sendable {
 
     /// Every audit event about one story, oldest first.
     public func events(of id: UUID) async throws -> [AuditEvent] {
-        try await AuditLog.history(of: id, limit: 10_000, database: database, logger: logger).reversed()
+        var events: [AuditEvent] = []
+        var before: Int64?
+        repeat {
+            let page = try await AuditLog.history(of: id, before: before, limit: 500, database: database, logger: logger)
+            events += page.events
+            before = page.next
+        } while before != nil
+        return events.reversed()
     }
 
     /// A scalar count from SQL, for assertions on what the database holds.

@@ -11,6 +11,8 @@ public enum Role: String, Codable, CaseIterable, Sendable {
     case admin
     /// Reads everything, changes nothing.
     case auditor
+    /// A feed script: takes agency copy in and applies the agency's updates to its own drafts.
+    case ingest
 }
 
 /// Where a change came from, as recorded in the audit trail.

@@ -75,8 +75,16 @@ extension StoryContent {
             v.text(picture.altText, "pictures[\(i)].altText", max: Limits.altText)
             v.line(picture.photographer, "pictures[\(i)].photographer", max: Limits.shortText)
             v.line(picture.uri, "pictures[\(i)].uri", max: Limits.uri)
-            if let uri = picture.uri, URL(string: uri)?.scheme == nil {
-                v.fail("pictures[\(i)].uri", "expected an absolute URI")
+            if let uri = picture.uri {
+                if let scheme = Self.uriScheme(uri) {
+                    if Self.refusedSchemes.contains(scheme) {
+                        v.fail(
+                            "pictures[\(i)].uri",
+                            "\(scheme): URIs are not allowed (use http, https, or an identifier such as tag: or urn:)")
+                    }
+                } else {
+                    v.fail("pictures[\(i)].uri", "expected an absolute URI")
+                }
             }
         }
         v.count(teasers, "teasers", max: Limits.teasers)
@@ -85,6 +93,36 @@ extension StoryContent {
             v.text(teaser.standfirst, "teasers[\(i)].standfirst", max: Limits.standfirst)
         }
         try v.finish()
+    }
+
+    /// Schemes a browser or a downstream system would run or read locally, not fetch.
+    static let refusedSchemes: Set<String> = ["javascript", "vbscript", "data", "file"]
+
+    /// The scheme of an absolute URI, lower-cased: a letter, then letters, digits, `+`, `-` or
+    /// `.`, up to the first `:` (RFC 3986).
+    static func uriScheme(_ uri: String) -> String? {
+        var scheme = ""
+        for byte in uri.utf8 {
+            switch byte {
+            case UInt8(ascii: ":"):
+                return scheme.isEmpty ? nil : scheme.lowercased()
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                scheme.append(Character(Unicode.Scalar(byte)))
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."):
+                guard !scheme.isEmpty else { return nil }
+                scheme.append(Character(Unicode.Scalar(byte)))
+            default:
+                return nil
+            }
+            if scheme.utf8.count > 64 { return nil }
+        }
+        return nil
+    }
+
+    /// Links a reader's browser may follow.
+    static func isWebLink(_ uri: String) -> Bool {
+        let scheme = uriScheme(uri)
+        return scheme == "http" || scheme == "https"
     }
 
     static let slugScalars: CharacterSet = .alphanumerics.union(CharacterSet(charactersIn: "-_."))

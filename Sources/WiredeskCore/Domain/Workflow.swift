@@ -41,7 +41,11 @@ public enum Workflow {
         .requestChanges: .init(from: [.inReview], to: .draft, roles: [.editor], requires: [.reason]),
         .approve: .init(from: [.inReview], to: .approved, roles: [.editor], requires: [.credit, .pictureCredit]),
         .publish: .init(from: [.approved], to: .published, roles: [.editor, .publisher], requires: [.embargoLifted]),
-        .correct: .init(from: [.published], to: .published, roles: [.editor], requires: [.contentChange, .correctionNote]),
+        // A correction is held to what approval and submission asked of the copy: it cannot take away
+        // the last credit or bring in an uncredited picture.
+        .correct: .init(
+            from: [.published], to: .published, roles: [.editor],
+            requires: [.contentChange, .correctionNote, .headline, .body, .credit, .pictureCredit]),
         .kill: .init(from: [.published], to: .killed, roles: [.editor], requires: [.killNotice]),
         .spike: .init(from: [.draft, .inReview], to: .spiked, roles: [.editor], requires: []),
         .unspike: .init(from: [.spiked], to: .draft, roles: [.editor], requires: []),
@@ -58,10 +62,34 @@ public enum Workflow {
 
     public static let creators: Set<Role> = [.reporter, .editor]
 
+    /// Who may take agency copy in as new drafts: a feed script has the `ingest` role.
+    public static let ingesters: Set<Role> = [.reporter, .editor, .ingest]
+
+    /// Who may change a story already in with a newer version of its agency item. A reporter may
+    /// file agency copy but not overwrite a story through it.
+    public static let wireUpdaters: Set<Role> = [.editor, .ingest]
+
     // MARK: Checks
 
     public static func checkCreate(by principal: Principal) throws {
         try checkRole(principal, in: creators, rule: "create.role", doing: "create stories")
+    }
+
+    public static func checkIngest(by principal: Principal) throws {
+        try checkRole(principal, in: ingesters, rule: "ingest.role", doing: "take agency copy in")
+    }
+
+    /// A newer agency version of a story already in. It needs the authority to update agency
+    /// copy; when its text goes into the story (`applying`), it is an edit like any other and the
+    /// story's state must allow one. Returns the state the story is in afterwards.
+    public static func checkWireUpdate(_ story: Story, applying: Bool, by principal: Principal) throws -> StoryState {
+        try checkRole(principal, in: wireUpdaters, rule: "wire-update.role", doing: "update a story with agency copy")
+        guard applying else { return story.state }
+        guard let edit = edits[story.state] else {
+            throw WiredeskError(
+                .invalidTransition, "a \(story.state.rawValue) story cannot be edited", rule: "wire-update.state")
+        }
+        return edit.to
     }
 
     /// Returns the state the story moves to when its content is edited.

@@ -25,10 +25,17 @@ enum HTMLText {
             let name = tag.drop(while: { $0 == "/" }).prefix(while: { $0.isLetter || $0.isNumber })
             rest = rest[rest.index(after: close)...]
             if name == "script" || name == "style", !tag.hasPrefix("/") {
-                // Skip to the matching end tag: its content is not text.
-                if let end = rest.range(of: "</\(name)", options: .caseInsensitive) {
-                    rest = rest[end.upperBound...]
-                    if let gt = rest.firstIndex(of: ">") { rest = rest[rest.index(after: gt)...] }
+                // Skip to the matching end tag: its content is not text. Without one, the rest of
+                // the document is its content (as a browser reads it), so nothing is scanned twice.
+                guard let end = endTag(String(name), in: rest) else {
+                    rest = rest[rest.endIndex...]
+                    break
+                }
+                rest = rest[end...]
+                if let gt = rest.firstIndex(of: ">") {
+                    rest = rest[rest.index(after: gt)...]
+                } else {
+                    rest = rest[rest.endIndex...]
                 }
                 continue
             }
@@ -48,6 +55,24 @@ enum HTMLText {
         text += rest
         flush()
         return blocks
+    }
+
+    /// Where `</name` (in any case) ends in `text`, found in one pass.
+    private static func endTag(_ name: String, in text: Substring) -> Substring.Index? {
+        let needle = Array("</\(name)".utf8)
+        let bytes = text.utf8
+        var i = bytes.startIndex
+        while let lt = bytes[i...].firstIndex(of: UInt8(ascii: "<")) {
+            var j = lt
+            var matched = 0
+            while matched < needle.count, j < bytes.endIndex, bytes[j] | 0x20 == needle[matched] | 0x20 {
+                matched += 1
+                j = bytes.index(after: j)
+            }
+            if matched == needle.count { return j }
+            i = bytes.index(after: lt)
+        }
+        return nil
     }
 
     /// Plain text of an HTML fragment, for captions and summaries.

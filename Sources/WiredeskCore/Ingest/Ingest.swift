@@ -17,6 +17,8 @@ public struct IngestOutcome: Codable, Equatable, Sendable {
         case updated
         /// Seen before (the same bytes, or the same agency version): nothing new.
         case duplicate
+        /// An older version of an agency item already in at a newer one: nothing changes.
+        case superseded
     }
 
     public var status: Status
@@ -80,26 +82,35 @@ public struct IngestService: Sendable {
         _ payload: Data, format: IngestFormat? = nil, mediaType: String? = nil, fileName: String? = nil,
         splitTeasers: Bool = false, by principal: Principal, logger: Logger
     ) async throws -> IngestOutcome {
-        try Workflow.checkCreate(by: principal)
+        try Workflow.checkIngest(by: principal)
         guard !payload.isEmpty else { throw WiredeskError.malformed(field: "", "the item is empty") }
-        let parsed = try Self.parse(payload, format: format)
+        // Reading agency copy is CPU work on untrusted input: off the event loops.
+        let parsed = try await Offload.run {
+            let parsed = try Self.parse(payload, format: format)
+            try parsed.content.validate()
+            var provenance = Validator()
+            provenance.line(fileName, "fileName", max: Limits.fileName)
+            provenance.line(parsed.agencyURI, "uri", max: Limits.uri)
+            provenance.line(parsed.agencyVersion, "version", max: Limits.shortText)
+            try provenance.finish()
+            return parsed
+        }
         let formatName = parsed.format
-        try parsed.content.validate()
-        var provenance = Validator()
-        provenance.line(fileName, "fileName", max: Limits.fileName)
-        provenance.line(parsed.agencyURI, "uri", max: Limits.uri)
-        provenance.line(parsed.agencyVersion, "version", max: Limits.shortText)
-        try provenance.finish()
         let hash = Data(SHA256.hash(data: payload))
         let itemID = UUID()
         let media = mediaType ?? (formatName == "wire-text" ? "text/plain; charset=utf-8" : "application/json")
         let contentText = String(decoding: try JSONCoding.encode(parsed.content), as: UTF8.self)
         let warningsText = String(decoding: try JSONCoding.encode(parsed.warnings), as: UTF8.self)
-        let key = parsed.agencyURI ?? hash.base64EncodedString()
+        let stories = StoryStore(database: database)
 
         return try await database.transaction(logger: logger) { connection in
-            // Two importers on the same item wait for each other instead of both creating it.
-            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key), 0))", logger: logger)
+            // Importers of the same bytes (whatever format each forces) wait for each other, and so
+            // do importers of the same agency item; the bytes are always locked first, so two
+            // importers never wait on each other in a circle.
+            try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(hash.base64EncodedString()), 0))", logger: logger)
+            if let uri = parsed.agencyURI {
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(uri), 1))", logger: logger)
+            }
             let seen = try await connection.query(
                 "SELECT id, story_id, format FROM ingest_items WHERE content_hash = \(hash)", logger: logger)
             for try await (id, storyID, format) in seen.decode((UUID, UUID, String).self) {
@@ -120,90 +131,87 @@ public struct IngestService: Sendable {
                     logger: logger)
             }
 
+            if let uri = parsed.agencyURI, let version = parsed.agencyVersion {
+                // The same agency version in other bytes (re-serialised, re-sent): nothing new.
+                let same = try await connection.query(
+                    """
+                    SELECT id, story_id, format FROM ingest_items WHERE agency_uri = \(uri) AND agency_version = \(version)
+                    ORDER BY received_at, id LIMIT 1
+                    """,
+                    logger: logger)
+                for try await (id, storyID, format) in same.decode((UUID, UUID, String).self) {
+                    return IngestOutcome(
+                        status: .duplicate, storyId: storyID, itemId: id, format: format, applied: false,
+                        warnings: parsed.warnings, teaserStoryIds: [])
+                }
+            }
             if let uri = parsed.agencyURI,
                 let earlier = try await Self.latest(agencyURI: uri, on: connection, logger: logger)
             {
-                let applied = try await Self.update(
-                    earlier.storyID, previous: earlier.content, with: parsed.content, item: parsed,
-                    by: principal, on: connection, logger: logger)
+                if Self.isOlder(parsed.agencyVersion, than: earlier.version) {
+                    let warning =
+                        "agency version \(parsed.agencyVersion ?? "") is older than version \(earlier.version ?? "") already in; nothing changed"
+                    return IngestOutcome(
+                        status: .superseded, storyId: earlier.storyID, itemId: earlier.itemID, format: earlier.format,
+                        applied: false, warnings: parsed.warnings + [warning], teaserStoryIds: [])
+                }
+                let applied = try await stories.wireUpdate(
+                    earlier.storyID, previous: earlier.content, incoming: parsed.content,
+                    agencyVersion: parsed.agencyVersion, by: principal, on: connection, logger: logger)
                 try await store(storyID: earlier.storyID, applied: applied)
                 return IngestOutcome(
                     status: .updated, storyId: earlier.storyID, itemId: itemID, format: formatName, applied: applied,
                     warnings: parsed.warnings, teaserStoryIds: [])
             }
 
-            let storyID = UUID()
             let reason = "ingested \(formatName)" + (fileName.map { " from \($0)" } ?? "")
-            try await connection.query(
-                try StoryStore.insert(id: storyID, content: parsed.content, by: principal, reason: reason), logger: logger)
-            try await store(storyID: storyID, applied: true)
+            let story = try await stories.ingested(
+                parsed.content, reason: reason, by: principal, on: connection, logger: logger)
+            try await store(storyID: story.id, applied: true)
             var teaserIDs: [UUID] = []
             if splitTeasers {
                 for teaser in parsed.content.teasers {
-                    let teaserID = UUID()
                     let draft = StoryContent(
                         headline: teaser.headline, standfirst: teaser.standfirst, language: parsed.content.language)
-                    try await connection.query(
-                        try StoryStore.insert(
-                            id: teaserID, content: draft, by: principal,
-                            reason: "teaser from the page of story \(storyID.uuidString.lowercased())"),
-                        logger: logger)
-                    teaserIDs.append(teaserID)
+                    let made = try await stories.ingested(
+                        draft, reason: "teaser from the page of story \(story.id.uuidString.lowercased())",
+                        by: principal, on: connection, logger: logger)
+                    teaserIDs.append(made.id)
                 }
             }
             return IngestOutcome(
-                status: .created, storyId: storyID, itemId: itemID, format: formatName, applied: true,
+                status: .created, storyId: story.id, itemId: itemID, format: formatName, applied: true,
                 warnings: parsed.warnings, teaserStoryIds: teaserIDs)
         }
     }
 
-    /// The story fed by the newest earlier version of an agency item, and what that version said.
+    /// Agency versions are counters ("1", "2"…) in the feeds we know: when both are, the lower is
+    /// older. Otherwise there is no order to go by, and the later arrival counts as newer.
+    static func isOlder(_ version: String?, than other: String?) -> Bool {
+        func counter(_ text: String?) -> Int? {
+            guard let text, (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
+            else { return nil }
+            return Int(text)
+        }
+        guard let a = counter(version), let b = counter(other) else { return false }
+        return a < b
+    }
+
+    /// The newest earlier item with this agency uri: the story it fed and what it said.
     private static func latest(
         agencyURI: String, on connection: PostgresConnection, logger: Logger
-    ) async throws -> (storyID: UUID, content: StoryContent)? {
+    ) async throws -> (itemID: UUID, storyID: UUID, format: String, version: String?, content: StoryContent)? {
         let rows = try await connection.query(
             """
-            SELECT story_id, content::text FROM ingest_items WHERE agency_uri = \(agencyURI)
+            SELECT id, story_id, format, agency_version, content::text FROM ingest_items WHERE agency_uri = \(agencyURI)
             ORDER BY received_at DESC, id DESC LIMIT 1
             """,
             logger: logger)
-        for try await (storyID, content) in rows.decode((UUID, String).self) {
-            return (storyID, try JSONCoding.decoder(stored: true).decode(StoryContent.self, from: Data(content.utf8)))
+        for try await (id, storyID, format, version, content) in rows.decode((UUID, UUID, String, String?, String).self) {
+            let decoded = try JSONCoding.decoder(stored: true).decode(StoryContent.self, from: Data(content.utf8))
+            return (id, storyID, format, version, decoded)
         }
         return nil
-    }
-
-    /// Records a newer agency version on its story as a `wire-update` event whose diff is what the
-    /// agency changed. The new text replaces the story's only while the story is still the
-    /// agency's untouched draft; once an editor has changed it, the update is recorded and the
-    /// editor's text stays. Returns whether the text was applied.
-    private static func update(
-        _ storyID: UUID, previous: StoryContent, with incoming: StoryContent, item: ParsedItem, by principal: Principal,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        let rows = try await connection.query(
-            "SELECT \(unescaped: StoryStore.columns) FROM stories WHERE id = \(storyID) FOR UPDATE", logger: logger)
-        var found: Story?
-        for try await row in rows { found = try StoryStore.decode(row) }
-        guard let current = found else { throw WiredeskError.storyNotFound(storyID) }
-        let untouched = current.state == .draft && current.content == previous
-        var proposed = current
-        if untouched { proposed.content = incoming }
-        let agencyDiff = FieldDiff.between(try JSONValue(encoding: previous), try JSONValue(encoding: incoming))
-        let version = item.agencyVersion.map { " (agency version \($0))" } ?? ""
-        let reason =
-            untouched
-            ? "agency update\(version) applied"
-            : "agency update\(version) not applied: the story has been edited or moved on since the agency's last version"
-        let update = try StoryStore.update(
-            current, to: proposed, action: "wire-update", reason: reason, by: principal, diff: agencyDiff)
-        let written = try await connection.query(update.query, logger: logger)
-        var stored: [PostgresRow] = []
-        for try await row in written { stored.append(row) }
-        guard try update.stored(stored) != nil else {
-            throw WiredeskError(.conflict, "the story changed while the agency update was recorded; import it again")
-        }
-        return untouched
     }
 
     // MARK: Provenance

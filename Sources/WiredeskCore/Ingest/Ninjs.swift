@@ -91,9 +91,13 @@ public enum Ninjs {
         if !c.pictures.isEmpty {
             item["associations"] = .array(
                 c.pictures.enumerated().map { i, picture in
+                    // A stored link from before schemes were checked is not passed on.
+                    let own = picture.uri.flatMap { StoryContent.uriScheme($0) }.map {
+                        !StoryContent.refusedSchemes.contains($0)
+                    }
                     var association: [String: JSONValue] = [
                         "name": .string("picture\(i + 1)"),
-                        "uri": .string(picture.uri ?? "\(uri):picture:\(i + 1)"),
+                        "uri": .string(own == true ? picture.uri! : "\(uri):picture:\(i + 1)"),
                         "type": .string("picture"),
                     ]
                     var descriptions: [JSONValue] = []
@@ -104,7 +108,8 @@ public enum Ninjs {
                     }
                     if !descriptions.isEmpty { association["descriptions"] = .array(descriptions) }
                     if let photographer = picture.photographer { association["by"] = .string(photographer) }
-                    if let href = picture.uri {
+                    // Only what a reader's browser may fetch travels as a link.
+                    if let href = picture.uri, StoryContent.isWebLink(href) {
                         association["renditions"] = .array([.object(["name": .string("original"), "href": .string(href)])])
                     }
                     return .object(association)
@@ -203,7 +208,12 @@ public enum Ninjs {
             content.slug = String(String.UnicodeScalarView(scalars))
         }
         content.keywords = subjects(item[version == .v1 ? "subject" : "subjects"])
-        content.pictures = pictures(item["associations"], version)
+        let (found, dropped) = pictures(item["associations"], version)
+        content.pictures = found
+        if dropped > 0 {
+            warnings.append(
+                "left out \(dropped) picture link\(dropped == 1 ? "" : "s") with a scheme that is not allowed (javascript:, vbscript:, data:, file:)")
+        }
         if let status = item[key.pubStatus]?.string, status != "usable" {
             warnings.append("the agency marks this item \(quoted(status))")
         }
@@ -306,14 +316,16 @@ public enum Ninjs {
     }
 
     /// Pictures among the associations: 1.x keys them by name in an object, 2.x and 3.x list them.
-    private static func pictures(_ value: JSONValue?, _ version: Version) -> [Picture] {
+    /// A link with a scheme that could run script or read local files is left out (and counted).
+    private static func pictures(_ value: JSONValue?, _ version: Version) -> (pictures: [Picture], dropped: Int) {
         let associations: [JSONValue]
         switch value {
         case .object(let named)?: associations = named.keys.sorted().compactMap { named[$0] }
         case .array(let list)?: associations = list
-        default: return []
+        default: return ([], 0)
         }
-        return associations.compactMap { association -> Picture? in
+        var dropped = 0
+        let pictures = associations.compactMap { association -> Picture? in
             guard case .object(let item) = association,
                 ["picture", "graphic", "image"].contains(item["type"]?.string ?? "")
             else { return nil }
@@ -325,9 +337,16 @@ public enum Ninjs {
                 .flatMap { nonEmpty(HTMLText.collapse($0)) }
             picture.altText = description(item, version, roles: ["alt", "alttext", "alternative"])
             picture.photographer = line(version == .v1 ? item["byline"] : item["by"])
-            picture.uri = item["uri"]?.string.flatMap { URL(string: $0)?.scheme == nil ? nil : $0 }
+            if let uri = item["uri"]?.string, let scheme = StoryContent.uriScheme(uri) {
+                if StoryContent.refusedSchemes.contains(scheme) {
+                    dropped += 1
+                } else {
+                    picture.uri = uri
+                }
+            }
             return picture
         }
+        return (pictures, dropped)
     }
 
     /// A one-line field: the agency's line breaks and runs of spaces become one space.

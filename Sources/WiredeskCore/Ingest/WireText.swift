@@ -103,40 +103,135 @@ public enum WireText {
         /// The lead without its dateline.
         var text: String
 
+        /// Read by hand, in one pass over the start of the line: a regular expression with
+        /// unbounded runs next to each other backtracks without end on a hostile line.
         static func parse(_ line: String) -> Dateline? {
-            // MOSCOW, Jan 6 (Reuters) - … / GROSSETO, Italy (AP) -- … / Berlin (dpa) - …
-            if let match = line.wholeMatch(of: agencyDateline) {
-                var place = String(match.output.place).trimmingCharacters(in: .whitespaces)
-                var date: String?
-                var monthDay: MonthDay?
-                if let extra = match.output.extra.map({ String($0).trimmingCharacters(in: .whitespaces) }) {
-                    if let parsed = calendarDate(extra) {
-                        date = parsed
-                    } else if let parsed = WireText.monthDay(extra) {
-                        monthDay = parsed
-                    } else {
-                        place += ", " + extra
-                    }
-                }
-                return Dateline(
-                    place: place, date: date, monthDay: monthDay, agency: String(match.output.agency),
-                    text: String(match.output.rest))
-            }
-            // ALMATY: …
-            if let match = line.wholeMatch(of: placeColon) {
-                return Dateline(place: String(match.output.place), text: String(match.output.rest))
-            }
-            return nil
+            agencyForm(line) ?? colonForm(line)
         }
 
-        nonisolated(unsafe) static let agencyDateline =
-            /(?<place>\p{Lu}[\p{L} .'’-]{0,40}?)(?:,\s*(?<extra>[^()]{1,40}?))?\s*\((?<agency>[^()]{2,40})\)\s*(?:--|-|–|—)\s+(?<rest>\S.*)/
-        nonisolated(unsafe) static let placeColon = /(?<place>\p{Lu}[\p{Lu} .'’-]{1,40}):\s+(?<rest>\S.*)/
+        /// `MOSCOW, Jan 6 (Reuters) - …`, `GROSSETO, Italy (AP) -- …`, `Berlin (dpa) - …`: a place,
+        /// perhaps a country or a date after a comma, the agency in parentheses, a dash.
+        private static func agencyForm(_ line: String) -> Dateline? {
+            let scalars = line.unicodeScalars
+            // Place, comma and extra come before the agency: at most 41 + 1 + 40 characters and the
+            // spaces between them; look no further than that for the parenthesis.
+            guard let open = scalars.prefix(120).firstIndex(of: "(") else { return nil }
+            let head = scalars[..<open]
+            var place: Substring.UnicodeScalarView
+            var extra: String?
+            if let comma = head.firstIndex(of: ",") {
+                place = head[..<comma]
+                let text = String(String.UnicodeScalarView(trimmed(head[head.index(after: comma)...])))
+                guard (1...40).contains(text.unicodeScalars.count) else { return nil }
+                extra = text
+            } else {
+                place = head
+            }
+            place = trimmedEnd(place)
+            guard isPlace(place, letters: { isLetter($0) || $0 == " " }, length: 1...41) else { return nil }
+            let afterOpen = scalars.index(after: open)
+            guard let close = scalars[afterOpen...].prefix(41).firstIndex(where: { $0 == ")" || $0 == "(" }),
+                scalars[close] == ")"
+            else { return nil }
+            let agency = scalars[afterOpen..<close]
+            guard (2...40).contains(agency.count) else { return nil }
+            var i = skipSpaces(scalars, from: scalars.index(after: close))
+            guard i < scalars.endIndex else { return nil }
+            switch scalars[i] {
+            case "-":
+                i = scalars.index(after: i)
+                if i < scalars.endIndex, scalars[i] == "-" { i = scalars.index(after: i) }
+            case "\u{2013}", "\u{2014}":
+                i = scalars.index(after: i)
+            default:
+                return nil
+            }
+            guard let rest = lead(scalars, from: i) else { return nil }
+            var placeText = String(String.UnicodeScalarView(place))
+            var date: String?
+            var monthDay: MonthDay?
+            if let extra {
+                if let parsed = calendarDate(extra) {
+                    date = parsed
+                } else if let parsed = WireText.monthDay(extra) {
+                    monthDay = parsed
+                } else {
+                    placeText += ", " + extra
+                }
+            }
+            return Dateline(
+                place: placeText, date: date, monthDay: monthDay,
+                agency: String(String.UnicodeScalarView(agency)), text: rest)
+        }
+
+        /// `ALMATY: …`: a place in capitals and a colon.
+        private static func colonForm(_ line: String) -> Dateline? {
+            let scalars = line.unicodeScalars
+            guard let colon = scalars.prefix(42).firstIndex(of: ":") else { return nil }
+            let place = scalars[..<colon]
+            guard isPlace(place, letters: { isUppercase($0) || $0 == " " }, length: 2...41) else { return nil }
+            let afterColon = scalars.index(after: colon)
+            guard afterColon < scalars.endIndex, scalars[afterColon].properties.isWhitespace,
+                let rest = lead(scalars, from: afterColon)
+            else { return nil }
+            return Dateline(place: String(String.UnicodeScalarView(place)), text: rest)
+        }
+
+        /// A place starts with a capital; after it come `letters`, `.`, `'`, `’`, `-`, and accents.
+        private static func isPlace(
+            _ place: Substring.UnicodeScalarView, letters: (Unicode.Scalar) -> Bool, length: ClosedRange<Int>
+        ) -> Bool {
+            guard let first = place.first, isUppercase(first), length.contains(place.count) else { return false }
+            return place.dropFirst().allSatisfy { scalar in
+                letters(scalar) || ".'’-".unicodeScalars.contains(scalar)
+                    || scalar.properties.generalCategory == .nonspacingMark
+            }
+        }
+
+        /// The lead after its dateline: whitespace, then at least one character that is not.
+        private static func lead(_ scalars: String.UnicodeScalarView, from start: String.UnicodeScalarView.Index)
+            -> String?
+        {
+            guard start < scalars.endIndex, scalars[start].properties.isWhitespace else { return nil }
+            let i = skipSpaces(scalars, from: start)
+            guard i < scalars.endIndex else { return nil }
+            return String(String.UnicodeScalarView(scalars[i...]))
+        }
+
+        private static func skipSpaces(_ scalars: String.UnicodeScalarView, from start: String.UnicodeScalarView.Index)
+            -> String.UnicodeScalarView.Index
+        {
+            scalars[start...].firstIndex { !$0.properties.isWhitespace } ?? scalars.endIndex
+        }
+
+        private static func trimmed(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
+            trimmedEnd(text.drop { $0.properties.isWhitespace })
+        }
+
+        private static func trimmedEnd(_ text: Substring.UnicodeScalarView) -> Substring.UnicodeScalarView {
+            var end = text.endIndex
+            while end > text.startIndex, text[text.index(before: end)].properties.isWhitespace {
+                end = text.index(before: end)
+            }
+            return text[..<end]
+        }
+
+        private static func isUppercase(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.properties.generalCategory == .uppercaseLetter
+        }
+
+        private static func isLetter(_ scalar: Unicode.Scalar) -> Bool {
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: true
+            default: false
+            }
+        }
     }
 
     /// A crosshead is a short line in capitals, often quoted: `"ATTACK ON OUR CITIZENS"`.
     static func crosshead(_ line: String) -> String? {
-        let quotes = CharacterSet(charactersIn: "\"“”«»'‘’")
+        // Crossheads are short: a long line is not one, whatever its case (and is not scanned).
+        guard line.utf8.count <= 400 else { return nil }
         let text = line.trimmingCharacters(in: quotes).trimmingCharacters(in: .whitespaces)
         let letters = text.unicodeScalars.filter { CharacterSet.letters.contains($0) }
         guard letters.count >= 3, text.count <= 80, text.split(separator: " ").count <= 12,
@@ -144,6 +239,8 @@ public enum WireText {
         else { return nil }
         return text
     }
+
+    private static let quotes = CharacterSet(charactersIn: "\"“”«»'‘’")
 
     static let knownAgencies: Set<String> = [
         "reuters", "ap", "associated press", "afp", "agence france-presse", "dpa", "epa", "ansa", "efe", "bernama",
@@ -153,6 +250,7 @@ public enum WireText {
 
     /// A short line naming an agency: known, or one to four capitalised words.
     static func isAgencyLine(_ line: String) -> Bool {
+        guard line.utf8.count <= 160 else { return false }
         if knownAgencies.contains(line.lowercased()) { return true }
         let words = line.split(separator: " ")
         return (1...4).contains(words.count) && line.count <= 40

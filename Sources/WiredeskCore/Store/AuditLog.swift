@@ -35,35 +35,79 @@ struct AuditEntry: Sendable {
     var subject: String? = nil
 }
 
-/// The append-only audit trail (`audit_events`). Rows are written inside the transaction of the
-/// change they describe, so a change and its event commit or vanish together; the database itself
-/// refuses UPDATE, DELETE and TRUNCATE on the table (migration 0001).
+/// The append-only audit trail (`audit_events`). Rows are written inside the statement or
+/// transaction of the change they describe, so a change and its event commit or vanish together;
+/// the database itself refuses UPDATE, DELETE and TRUNCATE on the table (migration 0001).
 public enum AuditLog {
-    static func append(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+    /// The one statement that writes an event; every change that is audited comes through here.
+    /// `after` names the common table expression of the change itself, when the event is part of a
+    /// larger statement: the event is then written only if that change wrote its row (a stale
+    /// version changes nothing and records nothing). The time is the database's transaction time,
+    /// the same `now()` the change itself records.
+    static func insert(_ entry: AuditEntry, after change: String? = nil) throws -> SQL {
         let diff = try entry.diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
-        try await connection.query(
-            """
+        let condition: SQL = change.map { "WHERE EXISTS (SELECT 1 FROM \(unescaped: $0))" } ?? ""
+        return """
             INSERT INTO audit_events
-                (actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff, reason, subject)
-            VALUES (\(entry.principal.name), \(entry.principal.role.rawValue), \(entry.principal.source.rawValue),
-                    \(entry.principal.requestID), \(entry.storyID), \(entry.action), \(entry.fromState?.rawValue),
-                    \(entry.toState?.rawValue), \(entry.version), \(diff)::jsonb, \(entry.reason), \(entry.subject))
-            """,
-            logger: logger)
+                (actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff, reason,
+                 subject)
+            SELECT \(entry.principal.name), \(entry.principal.role.rawValue), \(entry.principal.source.rawValue),
+                   \(entry.principal.requestID), \(entry.storyID), \(entry.action), \(entry.fromState?.rawValue),
+                   \(entry.toState?.rawValue), \(entry.version), \(diff)::jsonb, \(entry.reason), \(entry.subject)
+            \(condition)
+            """
     }
 
+    /// Records an event on its own, inside the caller's transaction (user and token changes).
+    static func record(_ entry: AuditEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.rows(try insert(entry), logger: logger)
+    }
+
+    public struct HistoryPage: Sendable {
+        public var events: [AuditEvent]
+        /// The id to pass as `before` for the next page.
+        public var next: Int64?
+    }
+
+    public static let pageLimit = 1...500
+
     /// A story's events, newest first; `before` is the id of the last event of the previous page.
+    /// A page holds at most `limit` events and, past the first, stops before their diffs pass
+    /// `maximumBytes`: a diff can be as large as the story, and no answer grows without bound.
+    /// `notFound` if there is no such story.
     public static func history(
-        of storyID: UUID, before: Int64? = nil, limit: Int = 100, database: Database, logger: Logger
-    ) async throws -> [AuditEvent] {
+        of storyID: UUID, before: Int64? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database,
+        logger: Logger
+    ) async throws -> HistoryPage {
+        guard pageLimit.contains(limit) else {
+            throw WiredeskError.malformed(field: "limit", "expected 1 to \(pageLimit.upperBound)")
+        }
+        guard (before ?? 1) > 0 else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
         let rows = try await database.rows(
             """
             SELECT \(unescaped: columns) FROM audit_events
             WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)
-            ORDER BY id DESC LIMIT \(limit)
+            ORDER BY id DESC LIMIT \(limit + 1)
             """,
             logger: logger)
-        return try rows.map(decode)
+        if rows.isEmpty {
+            // Every story has its create event: none means no story, or a page past the end.
+            let story = try await database.rows("SELECT 1 FROM stories WHERE id = \(storyID)", logger: logger)
+            if story.isEmpty { throw WiredeskError.storyNotFound(storyID) }
+        }
+        var events: [AuditEvent] = []
+        var bytes = 0
+        var full = false
+        for row in rows {
+            let (event, size) = try decodeMeasured(row)
+            if events.count == limit || (!events.isEmpty && bytes + size > maximumBytes) {
+                full = true
+                break
+            }
+            events.append(event)
+            bytes += size
+        }
+        return HistoryPage(events: events, next: full ? events.last?.id : nil)
     }
 
     /// Every event in order, optionally only those about users and tokens.
@@ -73,25 +117,27 @@ public enum AuditLog {
         let rows = try await database.rows(
             "SELECT \(unescaped: columns) FROM audit_events WHERE id > \(after) ORDER BY id LIMIT \(limit)",
             logger: logger)
-        return try rows.map(decode)
+        return try rows.map { try decodeMeasured($0).event }
     }
 
     private static let columns =
         "id, at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff::text, reason, subject"
 
-    private static func decode(_ row: PostgresRow) throws -> AuditEvent {
+    /// The event and the size of its diff and reason as stored.
+    private static func decodeMeasured(_ row: PostgresRow) throws -> (event: AuditEvent, bytes: Int) {
         let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject) =
             try row.decode(
                 (
                     Int64, Date, String, String, String, String?, UUID?, String, String?, String?, Int?, String?,
                     String?, String?
                 ).self)
-        return AuditEvent(
+        let event = AuditEvent(
             id: id, at: at, actor: actor, actorRole: Role(rawValue: role) ?? .auditor,
             source: ChangeSource(rawValue: source) ?? .cli, requestId: requestID, storyId: storyID,
             action: action, fromState: from.flatMap(StoryState.init), toState: to.flatMap(StoryState.init),
             version: version,
             diff: try diff.map { try JSONCoding.decoder(stored: true).decode([FieldChange].self, from: Data($0.utf8)) },
             reason: reason, subject: subject)
+        return (event, 200 + (diff?.utf8.count ?? 0) + (reason?.utf8.count ?? 0))
     }
 }

@@ -100,7 +100,9 @@ public struct DatabaseURL: Sendable, Equatable {
     }
 
     /// `keepWarm`: a long-running server's pool, which opens all its connections and keeps them.
-    public func clientConfiguration(maximumConnections: Int = 20, keepWarm: Bool = false) -> PostgresClient.Configuration {
+    public func clientConfiguration(
+        maximumConnections: Int = 20, keepWarm: Bool = false, limits: SessionLimits = .operator
+    ) -> PostgresClient.Configuration {
         var config: PostgresClient.Configuration
         if let socketDirectory {
             config = .init(
@@ -113,6 +115,7 @@ public struct DatabaseURL: Sendable, Equatable {
         }
         config.options.maximumConnections = maximumConnections
         config.options.connectTimeout = .seconds(5)
+        config.options.additionalStartupParameters = limits.startupParameters
         if keepWarm {
             // postgres-nio arms an idle timer and a keep-alive timer each time a connection goes
             // back to the pool, and a cancelled timer lives on until it would have fired: under
@@ -126,6 +129,42 @@ public struct DatabaseURL: Sendable, Equatable {
             config.options.connectionIdleTimeout = .seconds(10)
         }
         return config
+    }
+}
+
+/// What PostgreSQL holds each session of a pool to. A server's requests must never wait without
+/// end on a lock or a slow statement, nor leave a transaction open; an operator's long command
+/// (an export, a verification) needs more room.
+public struct SessionLimits: Sendable, Equatable {
+    /// nil: no limit.
+    public var statementTimeout: Duration?
+    public var lockTimeout: Duration?
+    public var idleInTransactionTimeout: Duration?
+
+    public init(statementTimeout: Duration?, lockTimeout: Duration?, idleInTransactionTimeout: Duration?) {
+        self.statementTimeout = statementTimeout
+        self.lockTimeout = lockTimeout
+        self.idleInTransactionTimeout = idleInTransactionTimeout
+    }
+
+    /// The server's request connections.
+    public static let server = SessionLimits(
+        statementTimeout: .seconds(10), lockTimeout: .seconds(2), idleInTransactionTimeout: .seconds(30))
+    /// Commands run by an operator, which may read the whole store.
+    public static let `operator` = SessionLimits(
+        statementTimeout: nil, lockTimeout: .seconds(30), idleInTransactionTimeout: .seconds(600))
+
+    /// Sent when each connection starts, so that no statement runs before they apply.
+    var startupParameters: [(String, String)] {
+        func milliseconds(_ duration: Duration?) -> String {
+            guard let duration else { return "0" }
+            return String(max(1, duration.nanoseconds / 1_000_000))
+        }
+        return [
+            ("statement_timeout", milliseconds(statementTimeout)),
+            ("lock_timeout", milliseconds(lockTimeout)),
+            ("idle_in_transaction_session_timeout", milliseconds(idleInTransactionTimeout)),
+        ]
     }
 }
 
@@ -179,10 +218,11 @@ public struct Database: Sendable {
     /// A pool for `url`; run `client.run()` (or add `client` as a service) before using it.
     public init(
         url: DatabaseURL, maximumConnections: Int = 20, keepWarm: Bool = false, acquireTimeout: Duration = .seconds(5),
-        logger: Logger
+        limits: SessionLimits = .operator, logger: Logger
     ) {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections, keepWarm: keepWarm),
+            configuration: url.clientConfiguration(
+                maximumConnections: maximumConnections, keepWarm: keepWarm, limits: limits),
             eventLoopGroup: SpreadEventLoops.shared, backgroundLogger: logger)
         self.init(client: client, maximumConnections: maximumConnections, acquireTimeout: acquireTimeout)
     }
@@ -197,8 +237,7 @@ public struct Database: Sendable {
     }
 
     /// Runs one statement and returns all its rows.
-    @discardableResult
-    public func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+    func run(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
         try await leased { connection in
             var rows: [PostgresRow] = []
             for try await row in try await connection.query(query, logger: logger) {
@@ -246,7 +285,7 @@ extension Database {
     public func ping(timeout: Duration, logger: Logger) async throws {
         let answered = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                (try? await rows("SELECT 1", logger: logger)) != nil
+                (try? await run("SELECT 1", logger: logger)) != nil
             }
             group.addTask {
                 try? await Task.sleep(for: timeout)
@@ -352,6 +391,14 @@ private func translate(_ error: any Error) -> any Error {
         let state = error.serverInfo?[.sqlState] ?? ""
         if state.hasPrefix("57P") || state.hasPrefix("08") || state == "53300" {
             return WiredeskError(.unavailable, "the database is unavailable")
+        }
+        // lock_timeout: another change holds the row longer than a request may wait.
+        if state == "55P03" {
+            return WiredeskError(.unavailable, "the story is locked by another change; retry shortly")
+        }
+        // statement_timeout.
+        if state == "57014" {
+            return WiredeskError(.unavailable, "the database took too long to answer; retry shortly")
         }
         return error
     default:

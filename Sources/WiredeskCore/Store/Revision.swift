@@ -16,8 +16,86 @@ public struct Revision: Encodable, Equatable, Sendable {
     public var createdBy: String
 }
 
+/// What one revision changed, without its content: a list of these stays small however long a
+/// story's history grows.
+public struct RevisionSummary: Encodable, Equatable, Sendable {
+    public var storyId: UUID
+    public var number: Int
+    public var version: Int
+    public var state: StoryState
+    /// The top-level fields the change touched (`body`, `pictures`…).
+    public var changedFields: [String]
+    public var createdAt: Date
+    public var createdBy: String
+}
+
 /// Stored in `revisions`, append-only like the audit trail.
 public enum Revisions {
+    /// The revision a content change writes, as part of the change's own statement. `story` names
+    /// its common table expression, which yields the story row as written (`id`, `version`,
+    /// `state`, `content`): the content is not sent twice, and no row is written if the change
+    /// wrote none.
+    static func insert(diff: [FieldChange], by name: String, from story: String) throws -> SQL {
+        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
+        return """
+            INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
+            SELECT s.id, (SELECT COALESCE(max(r.number), 0) + 1 FROM revisions r WHERE r.story_id = s.id), s.version,
+                   s.state, s.content, \(diffText)::jsonb, now(), \(name)
+            FROM \(unescaped: story) s
+            """
+    }
+
+    public struct Page: Sendable {
+        public var revisions: [RevisionSummary]
+        /// The number to pass as `after` for the next page.
+        public var next: Int?
+    }
+
+    public static let pageLimit = 1...200
+
+    /// The story's revisions oldest first, a page at a time, as summaries; `after` is the last
+    /// number of the previous page. `notFound` if there is no such story.
+    public static func summaries(
+        of storyID: UUID, after: Int = 0, limit: Int = 100, database: Database, logger: Logger
+    ) async throws -> Page {
+        guard pageLimit.contains(limit) else {
+            throw WiredeskError.malformed(field: "limit", "expected \(pageLimit.lowerBound) to \(pageLimit.upperBound)")
+        }
+        guard after >= 0 else { throw WiredeskError.malformed(field: "after", "expected a revision number") }
+        // The story row comes along so that "no such story" and "no more revisions" differ.
+        let rows = try await database.rows(
+            """
+            SELECT r.number, r.version, r.state, r.created_at, r.created_by,
+                   ARRAY(SELECT DISTINCT f FROM (SELECT substring(e->>'field' from '^[^.[]+') AS f
+                                                 FROM jsonb_array_elements(r.diff) e) fields
+                         WHERE f IS NOT NULL ORDER BY f)
+            FROM stories s LEFT JOIN LATERAL (
+                SELECT * FROM revisions WHERE story_id = s.id AND number > \(after) ORDER BY number LIMIT \(limit + 1)
+            ) r ON true
+            WHERE s.id = \(storyID)
+            ORDER BY r.number
+            """,
+            logger: logger)
+        guard !rows.isEmpty else { throw WiredeskError.storyNotFound(storyID) }
+        var summaries: [RevisionSummary] = []
+        for row in rows {
+            let (number, version, state, createdAt, createdBy, fields) =
+                try row.decode((Int?, Int?, String?, Date?, String?, [String]?).self)
+            guard let number, let version, let state, let createdAt, let createdBy else { continue }
+            summaries.append(
+                RevisionSummary(
+                    storyId: storyID, number: number, version: version, state: StoryState(rawValue: state) ?? .draft,
+                    changedFields: fields ?? [], createdAt: createdAt, createdBy: createdBy))
+        }
+        var next: Int?
+        if summaries.count > limit {
+            summaries.removeLast()
+            next = summaries.last?.number
+        }
+        return Page(revisions: summaries, next: next)
+    }
+
+    /// Every revision in full, oldest first: for operators and tests, not for clients.
     public static func list(of storyID: UUID, database: Database, logger: Logger) async throws -> [Revision] {
         try await fetch(nil, of: storyID, database: database, logger: logger)
     }
@@ -33,8 +111,8 @@ public enum Revisions {
         _ a: Int, _ b: Int, of storyID: UUID, database: Database, logger: Logger
     ) async throws -> [FieldChange] {
         let both = try await fetch([a, b], of: storyID, database: database, logger: logger)
-        let (old, new) = (both[0], both[1])
-        return FieldDiff.between(try JSONValue(encoding: old.content), try JSONValue(encoding: new.content))
+        let (old, new) = (both[0].content, both[1].content)
+        return try await Offload.run { FieldDiff.between(try JSONValue(encoding: old), try JSONValue(encoding: new)) }
     }
 
     /// The story's revisions (all of them for nil), in the order the numbers were asked for;

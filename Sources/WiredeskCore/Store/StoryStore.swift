@@ -2,10 +2,12 @@ import Foundation
 import Logging
 import Metrics
 import PostgresNIO
+import Synchronization
 
-/// Stories in PostgreSQL (`stories`), and every change to them: each one a single transaction that
-/// locks the row, checks the version the writer read, applies the workflow, and writes the story,
-/// its revision and its audit event together.
+/// Stories in PostgreSQL (`stories`), and the one path every change to them takes: create, edit,
+/// transition and the agency's wire updates alike. The workflow decides; then story, revision and
+/// audit event are written by one statement, which is one transaction, so they commit or vanish
+/// together.
 public struct StoryStore: Sendable {
     public let database: Database
 
@@ -40,7 +42,7 @@ public struct StoryStore: Sendable {
         }
 
         public init(token: String) throws {
-            guard let data = Data(base64Encoded: token),
+            guard token.utf8.count <= Self.maximumLength, let data = Data(base64Encoded: token),
                 let parts = Optional(String(decoding: data, as: UTF8.self).split(separator: "/")),
                 parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
                 // Only times a story can have been created: a forged one past year 9999 would not
@@ -50,6 +52,9 @@ public struct StoryStore: Sendable {
             self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             self.id = id
         }
+
+        /// The longest token this server issues (19 digits, '/', a UUID, in base64), with room.
+        public static let maximumLength = 100
     }
 
     public struct Page: Sendable {
@@ -57,10 +62,17 @@ public struct StoryStore: Sendable {
         public var next: Cursor?
     }
 
-    public func list(state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, logger: Logger)
-        async throws -> Page
-    {
-        guard (1...500).contains(limit) else { throw WiredeskError.malformed(field: "limit", "expected 1 to 500") }
+    public static let pageLimit = 1...500
+
+    /// A page holds at most `limit` stories and, past the first, stops before its stored JSON
+    /// passes `maximumBytes`: stories can be large, and no answer grows without bound.
+    public func list(
+        state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
+        logger: Logger
+    ) async throws -> Page {
+        guard Self.pageLimit.contains(limit) else {
+            throw WiredeskError.malformed(field: "limit", "expected 1 to \(Self.pageLimit.upperBound)")
+        }
         // Compare at microsecond precision, as stored; the cursor carries microseconds.
         let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
         let rows = try await database.rows(
@@ -73,12 +85,19 @@ public struct StoryStore: Sendable {
             LIMIT \(limit + 1)
             """,
             logger: logger)
-        var stories = try rows.map(Self.decode)
-        var next: Cursor?
-        if stories.count > limit {
-            stories.removeLast()
-            next = stories.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) }
+        var stories: [Story] = []
+        var bytes = 0
+        var full = false
+        for row in rows {
+            let (story, size) = try Self.decodeMeasured(row)
+            if stories.count == limit || (!stories.isEmpty && bytes + size > maximumBytes) {
+                full = true
+                break
+            }
+            stories.append(story)
+            bytes += size
         }
+        let next = full ? stories.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) } : nil
         return Page(stories: stories, next: next)
     }
 
@@ -86,10 +105,16 @@ public struct StoryStore: Sendable {
 
     public func create(_ content: StoryContent, by principal: Principal, logger: Logger) async throws -> Story {
         try Workflow.checkCreate(by: principal)
-        try content.validate()
-        let id = UUID()
-        let rows = try await database.rows(try Self.insert(id: id, content: content, by: principal), logger: logger)
-        return try Self.created(id: id, content: content, by: principal, rows: rows)
+        return try await insert(content, by: principal, reason: nil, on: database, logger: logger)
+    }
+
+    /// A draft made from agency copy, inside the ingest's own transaction.
+    func ingested(
+        _ content: StoryContent, reason: String, by principal: Principal, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Story {
+        try Workflow.checkIngest(by: principal)
+        return try await insert(content, by: principal, reason: reason, on: connection, logger: logger)
     }
 
     /// Applies a JSON merge patch (RFC 7386) to the story's content. A patch that changes nothing
@@ -97,14 +122,14 @@ public struct StoryStore: Sendable {
     public func edit(
         _ id: UUID, patch: JSONValue, ifVersion: Int, by principal: Principal, logger: Logger
     ) async throws -> Story {
-        try await write(id, ifVersion: ifVersion, by: principal, logger: logger) { story, _ in
+        try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, _ in
             let state = try Workflow.checkEdit(story, by: principal)
             let content = try story.content.applying(patch)
             guard content != story.content else { return nil }
             var changed = story
             changed.content = content
             changed.state = state
-            return (changed, "edit", nil)
+            return Change(previous: story, story: changed, action: "edit", reason: nil, by: principal)
         }
     }
 
@@ -122,7 +147,7 @@ public struct StoryStore: Sendable {
         if patch != nil, transition != .correct {
             throw WiredeskError.malformed(field: "patch", "only a correction carries a content patch")
         }
-        let story = try await write(id, ifVersion: ifVersion, by: principal, logger: logger) { story, now in
+        let story = try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, now in
             let content = try patch.map(story.content.applying) ?? story.content
             let proposal = Workflow.Proposal(story: story, content: content, reason: reason, now: now)
             var changed = story
@@ -136,127 +161,169 @@ public struct StoryStore: Sendable {
             default:
                 break
             }
-            return (changed, transition.rawValue, reason)
+            return Change(previous: story, story: changed, action: transition.rawValue, reason: reason, by: principal)
         }
         Counter(label: "wiredesk_transitions_total", dimensions: [("transition", transition.rawValue)]).increment()
         return story
     }
 
-    /// The one write path. Read the story, check the version the writer read, let the workflow
-    /// decide, then write story, revision and audit event in one statement that applies only if the
-    /// story is still at that version: the row lock the UPDATE takes and its re-checked WHERE make a
-    /// racing writer's statement change nothing, and it is refused as stale. One statement is one
-    /// transaction, so the three rows commit or vanish together. `decide` returns nil when there is
-    /// nothing to write.
-    private func write(
-        _ id: UUID, ifVersion: Int, by principal: Principal, logger: Logger,
-        _ decide: @escaping @Sendable (Story, Date) throws -> (story: Story, action: String, reason: String?)?
-    ) async throws -> Story {
-        let read = try await database.rows(
-            "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id)", logger: logger)
-        guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
-        let current = try Self.decode(row)
-        let now = try row.makeRandomAccess()[11].decode(Date.self)
-        guard current.version == ifVersion else {
-            throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
+    /// A newer version of an agency item, recorded on the story it fed as a `wire-update` whose
+    /// diff is what the agency changed (`previous` to `incoming`). The new text replaces the
+    /// story's only while the story is still the agency's untouched draft; once someone has
+    /// changed it, the update is recorded and their text stays. Inside the ingest's transaction;
+    /// returns whether the text was applied.
+    func wireUpdate(
+        _ id: UUID, previous: StoryContent, incoming: StoryContent, agencyVersion: String?, by principal: Principal,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        let applied = Mutex(false)
+        _ = try await change(id, ifVersion: nil, on: connection, logger: logger) { story, _ in
+            let untouched = story.state == .draft && story.content == previous
+            var changed = story
+            changed.state = try Workflow.checkWireUpdate(story, applying: untouched, by: principal)
+            if untouched { changed.content = incoming }
+            let version = agencyVersion.map { " (agency version \($0))" } ?? ""
+            let reason =
+                untouched
+                ? "agency update\(version) applied"
+                : "agency update\(version) not applied: the story has been edited or moved on since the agency's last version"
+            let agencyDiff = FieldDiff.between(try JSONValue(encoding: previous), try JSONValue(encoding: incoming))
+            applied.withLock { $0 = untouched }
+            return Change(
+                previous: story, story: changed, action: "wire-update", reason: reason, by: principal, diff: agencyDiff)
         }
-        guard let (story, action, reason) = try decide(current, now) else { return current }
-        let update = try Self.update(current, to: story, action: action, reason: reason, by: principal)
-        let rows = try await database.rows(update.query, logger: logger)
-        guard let stored = try update.stored(rows) else {
-            // Another writer got there between our read and our write.
-            let now = try await database.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
-            let version = try now.first?.decode(Int.self) ?? current.version
-            throw WiredeskError.staleVersion(expected: ifVersion, current: version)
+        return applied.withLock { $0 }
+    }
+
+    // MARK: The one write path
+
+    /// A change the workflow allowed: the story as it is to be stored, and what the trail says.
+    private struct Change: Sendable {
+        /// nil for a new story.
+        var previous: Story?
+        var story: Story
+        var action: String
+        var reason: String?
+        var by: Principal
+        /// What the trail records as changed, when it is not the content's own diff (a wire update
+        /// records the agency's).
+        var diff: [FieldChange]?
+    }
+
+    private func insert(
+        _ content: StoryContent, by principal: Principal, reason: String?, on runner: some SQLRunner, logger: Logger
+    ) async throws -> Story {
+        let story = Story(
+            id: UUID(), state: .draft, version: 1, content: content, createdAt: Date(), createdBy: principal.name,
+            updatedAt: Date(), updatedBy: principal.name, publishedAt: nil, corrections: [], killNotice: nil)
+        let change = Change(previous: nil, story: story, action: "create", reason: reason, by: principal)
+        let statement = try await Offload.run {
+            try content.validate()
+            return try Self.statement(change)
+        }
+        guard let stored = try Self.stored(change, try await runner.rows(statement, logger: logger)) else {
+            throw WiredeskError(.notFound, "story was not created")
         }
         return stored
     }
 
-    // MARK: Statements, shared with ingest
-
-    /// A new draft with its first revision and its `create` event, as one statement.
-    static func insert(id: UUID, content: StoryContent, by p: Principal, reason: String? = nil) throws -> PostgresQuery {
-        let contentText = String(decoding: try JSONCoding.encode(content), as: UTF8.self)
-        let diff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: content))
-        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
-        return """
-            WITH story AS (
-                INSERT INTO stories (id, state, version, content, created_by, updated_by)
-                VALUES (\(id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
-                RETURNING id, content, created_at),
-            revision AS (
-                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
-                SELECT id, 1, 1, 'draft', content, \(diffText)::jsonb, created_at, \(p.name) FROM story),
-            event AS (
-                INSERT INTO audit_events
-                    (at, actor, actor_role, source, request_id, story_id, action, to_state, version, diff, reason)
-                SELECT created_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, 'create',
-                       'draft', 1, \(diffText)::jsonb, \(reason)
-                FROM story)
-            SELECT created_at FROM story
-            """
+    /// Reads the story (locking it inside a transaction), checks the version the writer read
+    /// (`ifVersion`; nil inside a transaction that holds the lock), lets `decide` apply the
+    /// workflow, then writes. Outside a transaction the write is one statement that applies only
+    /// if the story is still at the version read: a racing writer's statement changes nothing and
+    /// is refused as stale. `decide` returns nil when there is nothing to write.
+    private func change(
+        _ id: UUID, ifVersion: Int?, on runner: some SQLRunner, logger: Logger,
+        _ decide: @escaping @Sendable (Story, Date) throws -> Change?
+    ) async throws -> Story {
+        let lock: SQL = ifVersion == nil ? "FOR UPDATE" : ""
+        let read = try await runner.rows(
+            "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id) \(lock)", logger: logger)
+        guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
+        let current = try Self.decode(row)
+        let now = try row.makeRandomAccess()[11].decode(Date.self)
+        if let ifVersion, current.version != ifVersion {
+            throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
+        }
+        // Patching, validating and diffing a large story is CPU work: off the event loops.
+        let decided = try await Offload.run { () -> (Change, SQL)? in
+            guard let change = try decide(current, now) else { return nil }
+            return (change, try Self.statement(change))
+        }
+        guard let (change, statement) = decided else { return current }
+        guard let stored = try Self.stored(change, try await runner.rows(statement, logger: logger)) else {
+            // Another writer got there between our read and our write.
+            let now = try await runner.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
+            let version = try now.first?.decode(Int.self) ?? current.version
+            throw WiredeskError.staleVersion(expected: ifVersion ?? current.version, current: version)
+        }
+        return stored
     }
 
-    static func created(id: UUID, content: StoryContent, by p: Principal, rows: [PostgresRow]) throws -> Story {
-        guard let createdAt = try rows.first?.decode(Date.self) else {
-            throw WiredeskError(.notFound, "story was not created")
-        }
-        return Story(
-            id: id, state: .draft, version: 1, content: content, createdAt: createdAt, createdBy: p.name,
-            updatedAt: createdAt, updatedBy: p.name, publishedAt: nil, corrections: [], killNotice: nil)
-    }
-
-    /// The statement that moves `current` to `proposed` (the next version) with its revision, when
-    /// the content changed, and its audit event; it changes nothing unless the story is still at
-    /// `current.version`. `diff` overrides the recorded diff (a wire update records the agency's).
-    static func update(
-        _ current: Story, to proposed: Story, action: String, reason: String?, by p: Principal,
-        diff recorded: [FieldChange]? = nil
-    ) throws -> (query: PostgresQuery, stored: ([PostgresRow]) throws -> Story?) {
-        var story = proposed
-        story.version = current.version + 1
-        story.updatedBy = p.name
-        let contentChanged = story.content != current.content
-        var diff = recorded
-        var contentText: String?
-        if contentChanged {
-            if diff == nil {
-                diff = FieldDiff.between(try JSONValue(encoding: current.content), try JSONValue(encoding: story.content))
-            }
-            contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
-        }
-        let diffText = try diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
+    /// Story, revision (when the content changed) and audit event, as one statement.
+    private static func statement(_ change: Change) throws -> SQL {
+        let story = change.story
+        let p = change.by
         let corrections = String(decoding: try JSONCoding.encode(story.corrections), as: UTF8.self)
-        let id = story.id
-        let query: PostgresQuery = """
-            WITH updated AS (
-                UPDATE stories SET state = \(story.state.rawValue), version = \(story.version),
+        let write: SQL
+        let version: Int
+        var contentDiff: [FieldChange]?
+        if let previous = change.previous {
+            version = previous.version + 1
+            var contentText: String?
+            if story.content != previous.content {
+                contentDiff = FieldDiff.between(
+                    try JSONValue(encoding: previous.content), try JSONValue(encoding: story.content))
+                contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+            }
+            write = """
+                UPDATE stories SET state = \(story.state.rawValue), version = \(version),
                     content = COALESCE(\(contentText)::jsonb, content), updated_at = now(), updated_by = \(p.name),
                     published_at = CASE WHEN \(story.state.rawValue) = 'published' THEN COALESCE(published_at, now())
                                         ELSE published_at END,
                     corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
-                WHERE id = \(id) AND version = \(current.version)
-                RETURNING id, version, state, content, updated_at, published_at),
-            revision AS (
-                INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
-                SELECT id, (SELECT COALESCE(max(number), 0) + 1 FROM revisions WHERE story_id = \(id)), version, state,
-                       content, \(diffText)::jsonb, updated_at, \(p.name)
-                FROM updated WHERE \(contentChanged)),
-            event AS (
-                INSERT INTO audit_events
-                    (at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff, reason)
-                SELECT updated_at, \(p.name), \(p.role.rawValue), \(p.source.rawValue), \(p.requestID), id, \(action),
-                       \(current.state.rawValue), state, version, \(diffText)::jsonb, \(reason)
-                FROM updated)
-            SELECT updated_at, published_at FROM updated
-            """
-        let stored = { (rows: [PostgresRow]) throws -> Story? in
-            guard let (updatedAt, publishedAt) = try rows.first?.decode((Date, Date?).self) else { return nil }
-            story.updatedAt = updatedAt
-            story.publishedAt = publishedAt
-            return story
+                WHERE id = \(story.id) AND version = \(previous.version)
+                RETURNING id, version, state, content, created_at, updated_at, published_at
+                """
+        } else {
+            version = 1
+            contentDiff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: story.content))
+            let contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+            write = """
+                INSERT INTO stories (id, state, version, content, created_by, updated_by)
+                VALUES (\(story.id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
+                RETURNING id, version, state, content, created_at, updated_at, published_at
+                """
         }
-        return (query, stored)
+        let recorded = change.diff ?? contentDiff
+        let event = AuditEntry(
+            principal: p, action: change.action, storyID: story.id, fromState: change.previous?.state,
+            toState: story.state, version: version, diff: recorded, reason: change.reason)
+        let revision: SQL =
+            if let contentDiff {
+                ", revision AS (\(try Revisions.insert(diff: contentDiff, by: p.name, from: "story")))"
+            } else {
+                ""
+            }
+        return """
+            WITH story AS (\(write))\(revision),
+            event AS (\(try AuditLog.insert(event, after: "story")))
+            SELECT created_at, updated_at, published_at FROM story
+            """
+    }
+
+    /// The story as written, or nil when the statement wrote nothing (a stale version).
+    private static func stored(_ change: Change, _ rows: [PostgresRow]) throws -> Story? {
+        guard let (createdAt, updatedAt, publishedAt) = try rows.first?.decode((Date, Date, Date?).self) else {
+            return nil
+        }
+        var story = change.story
+        story.version = (change.previous?.version ?? 0) + 1
+        story.createdAt = createdAt
+        story.updatedAt = updatedAt
+        story.updatedBy = change.by.name
+        story.publishedAt = publishedAt
+        return story
     }
 
     // MARK: SQL
@@ -267,19 +334,25 @@ public struct StoryStore: Sendable {
         """
 
     static func decode(_ row: PostgresRow) throws -> Story {
+        try decodeMeasured(row).story
+    }
+
+    /// The story and the size of its stored JSON, for pages that stop before they grow too large.
+    private static func decodeMeasured(_ row: PostgresRow) throws -> (story: Story, bytes: Int) {
         let (
             id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
             killNotice
         ) =
             try row.decode((UUID, String, Int, String, Date, String, Date, String, Date?, String, String?).self)
         let decoder = JSONCoding.decoder(stored: true)
-        return Story(
+        let story = Story(
             id: id, state: StoryState(rawValue: state) ?? .draft, version: version,
             content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
             createdAt: createdAt, createdBy: createdBy, updatedAt: updatedAt, updatedBy: updatedBy,
             publishedAt: publishedAt,
             corrections: try decoder.decode([Correction].self, from: Data(corrections.utf8)),
             killNotice: killNotice)
+        return (story, content.utf8.count + corrections.utf8.count)
     }
 }
 

@@ -56,7 +56,7 @@ public struct UserStore: Sendable {
                     "INSERT INTO users (name, role) VALUES (\(name), \(role.rawValue)) RETURNING \(unescaped: Self.userColumns)",
                     logger: logger)
                 let user = try await Self.decodeUsers(rows)[0]
-                try await AuditLog.append(
+                try await AuditLog.record(
                     AuditEntry(
                         principal: principal, action: "user.add", reason: "role \(role.rawValue)", subject: name),
                     on: connection, logger: logger)
@@ -83,7 +83,7 @@ public struct UserStore: Sendable {
                 """,
                 logger: logger)
             if let user = try await Self.decodeUsers(rows).first {
-                try await AuditLog.append(
+                try await AuditLog.record(
                     AuditEntry(principal: principal, action: "user.disable", subject: name),
                     on: connection, logger: logger)
                 return user
@@ -135,7 +135,7 @@ public struct UserStore: Sendable {
                 """,
                 logger: logger)
             let info = try await Self.decodeTokens(rows)[0]
-            try await AuditLog.append(
+            try await AuditLog.record(
                 AuditEntry(
                     principal: principal, action: "token.create", reason: "for \(name)",
                     subject: id.uuidString.lowercased()),
@@ -155,7 +155,7 @@ public struct UserStore: Sendable {
                 """,
                 logger: logger)
             if let token = try await Self.decodeTokens(rows).first {
-                try await AuditLog.append(
+                try await AuditLog.record(
                     AuditEntry(
                         principal: principal, action: "token.revoke", reason: "of \(token.user)",
                         subject: id.uuidString.lowercased()),

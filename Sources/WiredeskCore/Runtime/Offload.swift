@@ -1,0 +1,45 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// CPU-heavy work — parsing agency copy, diffing, rendering exports — runs on these threads, never
+/// on the event loops that serve sockets: a slow parse must not hold up another client's request.
+/// In the server the threads run at a lower priority than the event loops (`yieldToEventLoops`),
+/// so that when both want the CPU, answering wins.
+public enum Offload {
+    private static let nice = Atomic<Int32>(0)
+
+    /// From now on the workers run at nice 10: the server calls this once, at start. (A command
+    /// line tool or a test process has no event loops to yield to.)
+    public static func yieldToEventLoops() {
+        nice.store(10, ordering: .relaxed)
+    }
+
+    private static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+        pool.start()
+        return pool
+    }()
+
+    /// Runs `work` on a worker thread and returns its result.
+    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await pool.runIfActive {
+            lowerPriority()
+            return try work()
+        }
+    }
+
+    /// For this thread only (on Linux the nice value is a thread's, and 0 names the calling
+    /// thread): at nice 10 the event loops, at 0, get about nine tenths of a contended core.
+    private static func lowerPriority() {
+        let value = nice.load(ordering: .relaxed)
+        guard value != 0 else { return }
+        #if os(Linux)
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, value)
+        #endif
+    }
+}

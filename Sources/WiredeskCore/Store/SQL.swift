@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// A statement, or a piece of one, with its values kept apart from its text, as `PostgresQuery`
+/// does, but one that can be built from other pieces: each table's SQL stays with the code that
+/// owns the table (the audit insert in `AuditLog`, the revision insert in `Revisions`) and one
+/// statement can still write all of them. The `$n` placeholders are numbered when the statement is
+/// sent.
+public struct SQL: Sendable, ExpressibleByStringInterpolation {
+    fileprivate enum Part: Sendable {
+        case text(String)
+        case value(@Sendable (inout PostgresBindings) throws -> Void)
+        case sql(SQL)
+    }
+
+    fileprivate var parts: [Part]
+
+    public init(stringLiteral value: String) {
+        parts = [.text(value)]
+    }
+
+    public init(stringInterpolation: StringInterpolation) {
+        parts = stringInterpolation.parts
+    }
+
+    public struct StringInterpolation: StringInterpolationProtocol {
+        fileprivate var parts: [Part] = []
+
+        public init(literalCapacity: Int, interpolationCount: Int) {
+            parts.reserveCapacity(interpolationCount * 2 + 1)
+        }
+
+        public mutating func appendLiteral(_ literal: String) {
+            parts.append(.text(literal))
+        }
+
+        /// A value, sent as a bind.
+        public mutating func appendInterpolation<Value: PostgresThrowingDynamicTypeEncodable & Sendable>(_ value: Value) {
+            parts.append(.value { try $0.append(value) })
+        }
+
+        /// A value or NULL, sent as a bind.
+        public mutating func appendInterpolation<Value: PostgresThrowingDynamicTypeEncodable & Sendable>(
+            _ value: Value?
+        ) {
+            parts.append(.value { try $0.append(value) })
+        }
+
+        /// Another piece of SQL, with its own values.
+        public mutating func appendInterpolation(_ sql: SQL) {
+            parts.append(.sql(sql))
+        }
+
+        /// Text that is part of the statement itself: constants only (column lists, identifiers).
+        public mutating func appendInterpolation(unescaped text: String) {
+            parts.append(.text(text))
+        }
+    }
+
+    /// The statement as postgres-nio sends it.
+    public func query() throws -> PostgresQuery {
+        var text = ""
+        var binds = PostgresBindings()
+        var count = 0
+        func render(_ sql: SQL) throws {
+            for part in sql.parts {
+                switch part {
+                case .text(let literal):
+                    text += literal
+                case .value(let bind):
+                    count += 1
+                    text += "$\(count)"
+                    try bind(&binds)
+                case .sql(let inner):
+                    try render(inner)
+                }
+            }
+        }
+        try render(self)
+        return PostgresQuery(unsafeSQL: text, binds: binds)
+    }
+}
+
+/// Where a statement runs: on its own, as one transaction (the pool), or inside a transaction
+/// that is already open (a connection).
+public protocol SQLRunner: Sendable {
+    @discardableResult func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow]
+}
+
+extension Database: SQLRunner {
+    @discardableResult public func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow] {
+        try await run(try sql.query(), logger: logger)
+    }
+}
+
+extension PostgresConnection: SQLRunner {
+    @discardableResult public func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await query(try sql.query(), logger: logger) {
+            rows.append(row)
+        }
+        return rows
+    }
+}
