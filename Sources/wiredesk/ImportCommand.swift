@@ -113,8 +113,7 @@ struct ImportCommand: AsyncParsableCommand {
         defer { try? handle.close() }
         let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maximumBytes else {
-            throw WiredeskError.invalid(
-                field: "file", "the file is \(size) bytes, over the limit of \(maximumBytes) (--max-size)")
+            throw WiredeskError(.validation, "\(size) bytes, over the limit of \(maximumBytes) bytes (--max-size)")
         }
         // Read one byte past the limit: a file that grew since it was measured is still refused.
         let data: Data
@@ -124,7 +123,7 @@ struct ImportCommand: AsyncParsableCommand {
             throw WiredeskError(.notFound, "cannot read the file")
         }
         guard data.count <= maximumBytes else {
-            throw WiredeskError.invalid(field: "file", "the file is over the limit of \(maximumBytes) bytes (--max-size)")
+            throw WiredeskError(.validation, "over the limit of \(maximumBytes) bytes (--max-size)")
         }
         return data
     }

@@ -85,3 +85,26 @@ import WiredeskTestSupport
         }
     }
 }
+
+extension ImportTests {
+    @Test func aFileOverTheSizeLimitFailsByNameAndTheRestGoIn() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wire-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(Self.item(1).utf8).write(to: directory.appendingPathComponent("a.txt"))
+        try Data((Self.item(2) + String(repeating: "More copy.\n", count: 400)).utf8)
+            .write(to: directory.appendingPathComponent("b-huge.txt"))
+        try Data(Self.item(3).utf8).write(to: directory.appendingPathComponent("c.txt"))
+        try await TestDatabase.withMigratedDatabase { _, url in
+            let wiredesk = CLITests.CLI(url: url)
+            #expect(try wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
+            let result = try wiredesk("import", directory.path, "--as", "feeds", "--max-size", "2048")
+            #expect(result.status == 2)
+            #expect(result.out.contains("created 2, updated 0, duplicates 0, failed 1"), "\(result.out)")
+            #expect(result.err.contains("b-huge.txt"))
+            #expect(result.err.contains("over the limit of 2048 bytes"), "\(result.err)")
+            let bad = try wiredesk("import", directory.path, "--as", "feeds", "--max-size", "0")
+            #expect(bad.status == 2)
+        }
+    }
+}

@@ -128,3 +128,75 @@ import WiredeskTestSupport
         }
     }
 }
+
+/// No answer grows without bound with a story's history or size: pages are capped in items and
+/// in bytes, and revisions are listed as summaries.
+@Suite struct BoundedAnswerTests {
+    @Test func revisionsAreListedAsSummariesAPageAtATime() async throws {
+        try await Newsroom.with { newsroom in
+            var story = try await newsroom.story()
+            for i in 1...5 {
+                story = try await newsroom.stories.edit(
+                    story.id, patch: .object(["standfirst": .string("Edit \(i)")]), ifVersion: story.version,
+                    by: newsroom.reporter, logger: newsroom.logger)
+            }
+            let first = try await Revisions.summaries(of: story.id, limit: 4, database: newsroom.database, logger: newsroom.logger)
+            #expect(first.revisions.map(\.number) == [1, 2, 3, 4])
+            #expect(first.next == 4)
+            #expect(first.revisions[1].changedFields == ["standfirst"])
+            #expect(first.revisions[0].changedFields.contains("body"))
+            let second = try await Revisions.summaries(
+                of: story.id, after: 4, limit: 4, database: newsroom.database, logger: newsroom.logger)
+            #expect(second.revisions.map(\.number) == [5, 6])
+            #expect(second.next == nil)
+            await #expect(throws: WiredeskError.self) {
+                try await Revisions.summaries(of: UUID(), database: newsroom.database, logger: newsroom.logger)
+            }
+            await #expect(throws: WiredeskError.self) {
+                try await Revisions.summaries(of: story.id, limit: 100_000, database: newsroom.database, logger: newsroom.logger)
+            }
+        }
+    }
+
+    @Test func historyAndListPagesStopBeforeTheirBytesRunAway() async throws {
+        try await Newsroom.with { newsroom in
+            // Each edit rewrites about 100 KB of body: each event's diff carries it twice.
+            var content = try Newsroom.almaty()
+            var story = try await newsroom.story(content)
+            for i in 0..<6 {
+                content.body = (0..<5).map { _ in BodyBlock(.paragraph, String(repeating: "\(i)", count: 10_000)) }
+                story = try await newsroom.stories.edit(
+                    story.id, patch: .object(["body": try JSONValue(encoding: content.body)]), ifVersion: story.version,
+                    by: newsroom.reporter, logger: newsroom.logger)
+            }
+            var pages = 0
+            var seen: [Int64] = []
+            var before: Int64?
+            repeat {
+                let page = try await AuditLog.history(
+                    of: story.id, before: before, limit: 500, maximumBytes: 250_000, database: newsroom.database,
+                    logger: newsroom.logger)
+                #expect(!page.events.isEmpty)
+                seen += page.events.map(\.id)
+                before = page.next
+                pages += 1
+            } while before != nil
+            #expect(pages >= 3)
+            #expect(seen.count == 7)
+            #expect(seen == seen.sorted(by: >))
+
+            for _ in 0..<3 { _ = try await newsroom.story(content) }
+            var listed = 0
+            var cursor: StoryStore.Cursor?
+            pages = 0
+            repeat {
+                let page = try await newsroom.stories.list(after: cursor, limit: 500, maximumBytes: 60_000, logger: newsroom.logger)
+                listed += page.stories.count
+                cursor = page.next
+                pages += 1
+            } while cursor != nil
+            #expect(listed == 4)
+            #expect(pages == 4)
+        }
+    }
+}
