@@ -66,11 +66,11 @@ struct API: APIProtocol {
             case nil: accept.contains(.applicationNinjsJson) && !accept.contains(.json) ? .v3 : nil
             }
         guard let ninjs else { return .ok(.init(headers: headers, body: .json(.init(story)))) }
-        guard case .object(let item) = try await Offload.run({ Ninjs.export(story, as: ninjs) }) else {
-            throw Problem.internalError
-        }
-        let container = try OpenAPIObjectContainer(unvalidatedValue: item.mapValues(\.openAPIValue))
-        return .ok(.init(headers: headers, body: .applicationNinjsJson(container)))
+        guard case .object(var item) = try await Offload.run(.general, { Ninjs.export(story, as: ninjs) }),
+            case .string(let uri)? = item.removeValue(forKey: "uri")
+        else { throw Problem.internalError }
+        let rest = try OpenAPIObjectContainer(unvalidatedValue: item.mapValues(\.openAPIValue))
+        return .ok(.init(headers: headers, body: .applicationNinjsJson(.init(uri: uri, additionalProperties: rest))))
     }
 
     func listIngestItems(_ input: Operations.ListIngestItems.Input) async throws -> Operations.ListIngestItems.Output {
@@ -110,9 +110,10 @@ struct API: APIProtocol {
         let id = try Self.storyID(input.path.id)
         var before: Int64?
         if let cursor = input.query.cursor {
-            guard let value = Int64(cursor), value > 0 else {
-                throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
-            }
+            // The spec's pattern: 1 to 18 digits, no leading zero.
+            guard (1...18).contains(cursor.utf8.count), cursor.utf8.first != UInt8(ascii: "0"),
+                cursor.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(cursor)
+            else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
             before = value
         }
         let page = try await AuditLog.history(
@@ -177,20 +178,16 @@ struct API: APIProtocol {
         return number
     }
 
-    /// The version a write names: `If-Match: "3"`. Without it the write is refused (428): a client
-    /// that does not say what it read could overwrite what it never saw.
+    /// The version a write names: `If-Match: "3"`, quoted as an ETag is. Without it the write is
+    /// refused (428): a client that does not say what it read could overwrite what it never saw.
     static func version(ifMatch: String?) throws -> Int {
-        guard let ifMatch else {
-            throw Problem(
-                .preconditionRequired, kind: "precondition-required",
-                detail: #"send If-Match with the ETag of the version you read, e.g. If-Match: "3""#)
-        }
-        var text = Substring(ifMatch.trimmingCharacters(in: .whitespaces))
-        if text.hasPrefix("\""), text.hasSuffix("\""), text.count >= 2 {
-            text = text.dropFirst().dropLast()
-        }
-        guard let version = Int(text), version >= 1 else {
-            throw WiredeskError.malformed(field: "If-Match", #"expected one version as an ETag, e.g. "3""#)
+        guard let ifMatch else { throw Problem.preconditionRequired }
+        let bytes = Array(ifMatch.trimmingCharacters(in: .whitespaces).utf8)
+        guard (3...11).contains(bytes.count), bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\""),
+            bytes[1] != UInt8(ascii: "0"), bytes.dropFirst().dropLast().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let version = Int(String(decoding: bytes.dropFirst().dropLast(), as: UTF8.self))
+        else {
+            throw WiredeskError.malformed(field: "If-Match", #"expected the version as a quoted ETag, e.g. "3""#)
         }
         return version
     }

@@ -8,8 +8,11 @@ extension StoryContent {
     init(_ document: Components.Schemas.StoryDocument) throws {
         var embargo: Date?
         if let text = document.embargo {
-            guard let date = JSONCoding.parseDate(text) else {
+            guard JSONCoding.hasTimestampShape(text) else {
                 throw WiredeskError.malformed(field: "embargo", "not an RFC 3339 timestamp (e.g. 2026-01-07T09:30:00Z)")
+            }
+            guard let date = JSONCoding.parseDate(text) else {
+                throw WiredeskError.invalid(field: "embargo", JSONCoding.impossibleTimestamp)
             }
             embargo = date
         }

@@ -59,6 +59,10 @@ struct Problem: Error, Encodable, Sendable {
         }
     }
 
+    static let preconditionRequired = Problem(
+        .preconditionRequired, kind: "precondition-required",
+        detail: #"send If-Match with the ETag of the version you read, e.g. If-Match: "3""#)
+
     static let internalError = Problem(.internalServerError, kind: "internal", detail: "internal error; see the server log")
 
     /// Whatever was thrown, as a problem a client may see: our own errors say what went wrong;
@@ -84,6 +88,9 @@ struct Problem: Error, Encodable, Sendable {
             if error.underlyingError is DecodingError || error.underlyingError is WiredeskError {
                 return from(error.underlyingError, logger: logger)
             }
+            // The spec requires If-Match on every write; a write without it is the precondition
+            // that is required, not a malformed request.
+            if error.causeDescription.contains("'If-Match' is missing") { return preconditionRequired }
             // The runtime's own refusals: a missing body, a wrong content type, a bad parameter.
             let kind = error.httpStatus == .unsupportedMediaType ? "unsupported-media-type" : "malformed"
             return Problem(error.httpStatus, kind: kind, detail: error.causeDescription)

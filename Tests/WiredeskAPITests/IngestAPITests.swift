@@ -85,8 +85,9 @@ import WiredeskTestSupport
             #expect(anonymous.status == .unauthorized)
             let auditor = try await api.send(.post, "/v1/ingest", as: "aud", json: "ALMATY: x", contentType: "text/plain")
             #expect(auditor.status == .forbidden)
+            // The request is well-formed; the agency's item in it cannot be read.
             let broken = try await api.send(.post, "/v1/ingest", as: "ed", json: "{\"uri\": ")
-            #expect(broken.status == .badRequest)
+            #expect(broken.status == .unprocessableContent)
             let flag = try await api.send(.post, "/v1/ingest?splitTeasers=maybe", as: "ed", json: "x", contentType: "text/plain")
             #expect(flag.status == .badRequest)
             #expect(try flag.json["field"] as? String == "splitTeasers")

@@ -54,8 +54,8 @@ import WiredeskTestSupport
             try process.run()
             if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
             try input.fileHandleForWriting.close()
-            let outData = out.fileHandleForReading.readDataToEndOfFile()
-            let errData = err.fileHandleForReading.readDataToEndOfFile()
+            let outData = out.fileHandleForReading.readAll()
+            let errData = err.fileHandleForReading.readAll()
             process.waitUntilExit()
             return Result(
                 status: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),

@@ -59,9 +59,11 @@ extension ServeTests {
             try await Task.sleep(for: .milliseconds(500))
             let signalled = ContinuousClock.now
             server.signal(SIGTERM)
-            #expect(await server.exited(within: .seconds(12)))
+            #expect(await server.exited(within: .seconds(30)))
+            // Two seconds and the time a loaded machine takes to notice; the body timeout (a
+            // minute) would have kept it alive, and without a deadline nothing ended it at all.
             let took = ContinuousClock.now - signalled
-            #expect(took < .seconds(6), "SIGTERM took \(took) to end the server")
+            #expect(took < .seconds(20), "SIGTERM took \(took) to end the server")
             #expect(server.process.terminationStatus == 1)
             #expect(server.log.contains("shutdown took longer than its deadline"))
             #expect(try await newsroom.count("SELECT count(*) FROM stories") == 0)

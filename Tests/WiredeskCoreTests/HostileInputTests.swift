@@ -90,15 +90,14 @@ import WiredeskTestSupport
 
     /// Four times the input takes at most 7.5 times the CPU time (a doubling about 2.5 times at most),
     /// best of five runs, so that a busy machine does not decide; quadratic work takes 16 times.
-    /// The parsing runs where the server runs it, on the Offload threads: long CPU work on the
-    /// test process's few task threads would hold up every other test.
+    /// The timing runs on a thread of its own, where nothing else competes for it.
     static func expectLinear(
         _ name: String, sourceLocation: SourceLocation = #_sourceLocation,
         _ input: @escaping @Sendable (Int) -> (Data, IngestFormat)
     ) async throws {
         let small = 32 << 10
         func time(_ size: Int) async throws -> Double {
-            try await Offload.run {
+            try await onOwnThread {
                 let (data, format) = input(size)
                 var best = Double.infinity
                 for _ in 0..<5 {
@@ -145,7 +144,7 @@ import WiredeskTestSupport
     /// Fixed seed, fixed count: the same inputs on every run, so a failure can be replayed.
     @Test func randomCopyNeverCrashesOrEscapesAsAnUnknownError() async throws {
         let seed = try #require(Xoshiro(seed: "V2lyZWRlc2sgaG9zdGlsZSBpbnB1dCBmdXp6IHNlZWQ="))
-        let failures = try await Offload.run { Self.fuzz(seed, iterations: 600) }
+        let failures = try await onOwnThread { Self.fuzz(seed, iterations: 600) }
         #expect(failures.isEmpty, "\(failures.prefix(5).joined(separator: "\n"))")
     }
 

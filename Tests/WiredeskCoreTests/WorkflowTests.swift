@@ -259,7 +259,7 @@ import WiredeskTestSupport
     @Test func aContentPatchRidesOnlyOnACorrection() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()
-            let error = try await expectRefusal(newsroom, story, rule: nil, kind: .malformed) {
+            let error = try await expectRefusal(newsroom, story, rule: nil, kind: .validation) {
                 try await newsroom.stories.transition(
                     story.id, .submit, patch: .object(["headline": .string("x")]), ifVersion: 1, by: newsroom.reporter,
                     logger: newsroom.logger)

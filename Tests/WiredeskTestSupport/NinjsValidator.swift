@@ -26,7 +26,7 @@ public enum NinjsValidator {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = output.fileHandleForReading.readAll()
         process.waitUntilExit()
         return (process.terminationStatus == 0, String(decoding: data, as: UTF8.self))
     }

@@ -14,10 +14,42 @@ public enum JSONCoding {
     /// RFC 3339 with or without fractional seconds, any offset, `T` and `Z` in either case; only
     /// instants this server can write back (a four-digit year in UTC).
     public static func parseDate(_ text: String) -> Date? {
+        // The formatter rolls a day the month has not (Feb 30) over into the next month.
+        guard StoryContent.isCalendarDate(String(text.prefix(10))) else { return nil }
         let text = text.contains(where: { $0 == "t" || $0 == "z" }) ? text.uppercased() : text
         guard let date = (try? withoutFraction.parse(text)) ?? (try? withFraction.parse(text)), writable.contains(date)
         else { return nil }
         return date
+    }
+
+    /// Whether `text` has the shape of an RFC 3339 timestamp, as the API's pattern describes it.
+    /// A timestamp of that shape may still name a day the calendar has not (Feb 30), or an instant
+    /// outside four-digit years in UTC: that is a value to refuse (422), not malformed input (400).
+    public static func hasTimestampShape(_ text: String) -> Bool {
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>, max: Int? = nil) -> Int? {
+            guard range.upperBound <= b.count, range.allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }) else { return nil }
+            let value = range.reduce(0) { $0 * 10 + Int(b[$1] - 0x30) }
+            if let max, value > max { return nil }
+            return value
+        }
+        func byte(_ i: Int, _ allowed: String) -> Bool { i < b.count && allowed.utf8.contains(b[i]) }
+        guard b.count >= 20, digits(0..<4) != nil, byte(4, "-"), let month = digits(5..<7, max: 12), month >= 1,
+            byte(7, "-"), let day = digits(8..<10, max: 31), day >= 1, byte(10, "Tt"), digits(11..<13, max: 23) != nil,
+            byte(13, ":"), digits(14..<16, max: 59) != nil, byte(16, ":"), digits(17..<19, max: 59) != nil
+        else { return false }
+        var i = 19
+        if byte(i, ".") {
+            let start = i + 1
+            i = start
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            guard (1...9).contains(i - start) else { return false }
+        }
+        if byte(i, "Zz") { return i + 1 == b.count }
+        guard byte(i, "+-"), digits(i + 1..<i + 3, max: 23) != nil, byte(i + 3, ":"),
+            digits(i + 4..<i + 6, max: 59) != nil
+        else { return false }
+        return i + 6 == b.count
     }
 
     /// 0001-01-01T00:00:00Z up to the end of 9999, as the formatter's own calendar counts them.
@@ -27,6 +59,9 @@ public enum JSONCoding {
         // Up to …59.999: anything later would be written back, rounded, as the year 10000.
         return (first ?? .distantPast)..<(last ?? .distantFuture).addingTimeInterval(0.999)
     }()
+
+    public static let impossibleTimestamp =
+        "a time the calendar does not have, or outside the years 0001 to 9999 in UTC"
 
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -46,9 +81,12 @@ public enum JSONCoding {
         decoder.dateDecodingStrategy = .custom { decoder in
             let c = try decoder.singleValueContainer()
             let text = try c.decode(String.self)
-            guard let date = parseDate(text) else {
+            guard hasTimestampShape(text) else {
                 throw DecodingError.dataCorruptedError(
                     in: c, debugDescription: "not an RFC 3339 timestamp (e.g. 2026-01-07T09:30:00Z)")
+            }
+            guard let date = parseDate(text) else {
+                throw WiredeskError.invalid(field: fieldPath(decoder.codingPath), impossibleTimestamp)
             }
             return date
         }

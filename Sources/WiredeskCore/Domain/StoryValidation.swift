@@ -32,8 +32,8 @@ extension StoryContent {
         var v = Validator()
         v.line(headline, "headline", max: Limits.headline)
         v.line(slug, "slug", max: Limits.slug)
-        if let slug, !slug.isEmpty, !slug.unicodeScalars.allSatisfy(Self.slugScalars.contains) {
-            v.fail("slug", "use letters, digits, '-', '_' and '.' only (no spaces)")
+        if let slug, !slug.isEmpty, !slug.unicodeScalars.allSatisfy(Self.isSlugScalar) {
+            v.fail("slug", "one word: letters, digits, '-', '_' and '.' (no spaces or other punctuation)")
         }
         v.text(standfirst, "standfirst", max: Limits.standfirst)
         if let dateline {
@@ -125,7 +125,17 @@ extension StoryContent {
         return scheme == "http" || scheme == "https"
     }
 
-    static let slugScalars: CharacterSet = .alphanumerics.union(CharacterSet(charactersIn: "-_."))
+    /// A slug is one token: no whitespace or control characters, and of ASCII only letters,
+    /// digits, `-`, `_` and `.` (`militärövning` is a slug; `a/b` and `a b` are not). The spec's
+    /// pattern says the same.
+    static func isSlugScalar(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII {
+            let byte = UInt8(scalar.value)
+            return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x2D || byte == 0x2E || byte == 0x5F
+        }
+        return scalar.properties.generalCategory != .control && !scalar.properties.isWhitespace
+    }
 
     static func isCalendarDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
@@ -174,7 +184,8 @@ struct Validator {
 
     private mutating func check(_ value: String?, _ field: String, max: Int, allowNewlines: Bool) {
         guard let value else { return }
-        if value.allSatisfy(\.isWhitespace) {
+        // Scalar by scalar, as the spec's pattern reads it (a space with an accent on it is text).
+        if value.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
             fail(field, "must not be empty (leave the field out instead)")
             return
         }

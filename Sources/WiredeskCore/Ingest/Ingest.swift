@@ -60,7 +60,9 @@ public struct IngestService: Sendable {
         self.database = database
     }
 
-    /// Reads one payload as `format` (or guesses: JSON is ninjs, anything else wire text).
+    /// Reads one payload as `format` (or guesses: JSON is ninjs, anything else wire text). An item
+    /// that cannot be read as its format is refused as unprocessable (422): the request that
+    /// carried it was well-formed, the agency's copy is not.
     public static func parse(_ payload: Data, format: IngestFormat?) throws -> ParsedItem {
         let looksLikeJSON = payload.first(where: { !" \n\r\t".utf8.contains($0) }) == UInt8(ascii: "{")
         switch format ?? (looksLikeJSON ? .ninjs : .wireText) {
@@ -68,9 +70,9 @@ public struct IngestService: Sendable {
             return try Ninjs.parse(payload)
         case .wireText:
             guard let text = String(validating: payload, as: UTF8.self) else {
-                throw WiredeskError.malformed(field: "", "not UTF-8 text")
+                throw WiredeskError(.validation, "not UTF-8 text")
             }
-            guard !text.contains("\u{0}") else { throw WiredeskError.malformed(field: "", "binary data, not text") }
+            guard !text.contains("\u{0}") else { throw WiredeskError(.validation, "binary data, not text") }
             let (copy, removed) = ControlCharacters.removed(from: text)
             var parsed = WireText.parse(copy)
             if removed > 0 { parsed.warnings.append(ControlCharacters.warning(removed)) }
@@ -85,7 +87,7 @@ public struct IngestService: Sendable {
         try Workflow.checkIngest(by: principal)
         guard !payload.isEmpty else { throw WiredeskError.malformed(field: "", "the item is empty") }
         // Reading agency copy is CPU work on untrusted input: off the event loops.
-        let parsed = try await Offload.run {
+        let parsed = try await Offload.run(.ingest) {
             let parsed = try Self.parse(payload, format: format)
             try parsed.content.validate()
             var provenance = Validator()

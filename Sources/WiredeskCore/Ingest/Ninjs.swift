@@ -156,15 +156,15 @@ public enum Ninjs {
         do {
             document = try JSONCoding.decoder().decode(JSONValue.self, from: data)
         } catch {
-            throw WiredeskError.malformed(field: "", "not JSON")
+            throw WiredeskError(.validation, "not JSON")
         }
         guard case .object(let original) = document else {
-            throw WiredeskError.malformed(field: "", "a ninjs item is a JSON object")
+            throw WiredeskError(.validation, "a ninjs item is a JSON object")
         }
         // The agency's identifiers stay exact (and are refused if they hold control characters);
         // the copy is cleaned.
         guard case .string(let uri)? = original["uri"], !uri.isEmpty else {
-            throw WiredeskError.malformed(field: "uri", "a ninjs item needs its uri")
+            throw WiredeskError.invalid(field: "uri", "a ninjs item needs its uri")
         }
         let agencyVersion = original["version"]?.string
         let (item, removed) = ControlCharacters.removed(from: original)
@@ -197,14 +197,16 @@ public enum Ninjs {
         }
         content.ednote = item[key.ednote]?.string
         if let embargo = item[key.embargo]?.string {
+            // The agency's own field, which the API's spec does not describe: a bad value is a value
+            // to refuse, not malformed input.
             guard let date = JSONCoding.parseDate(embargo) else {
-                throw WiredeskError.malformed(field: key.embargo, "not an RFC 3339 timestamp")
+                throw WiredeskError.invalid(field: key.embargo, "not an RFC 3339 timestamp in the years 0001 to 9999")
             }
             content.embargo = date
         }
         if let slugline = line(item["slugline"]) {
             // `KAZAKHSTAN-PROTESTS/ALMATY`: agencies' separators become the '-' a slug allows.
-            let scalars = slugline.unicodeScalars.prefix(Limits.slug).map { StoryContent.slugScalars.contains($0) ? $0 : "-" }
+            let scalars = slugline.unicodeScalars.prefix(Limits.slug).map { StoryContent.isSlugScalar($0) ? $0 : "-" }
             content.slug = String(String.UnicodeScalarView(scalars))
         }
         content.keywords = subjects(item[version == .v1 ? "subject" : "subjects"])

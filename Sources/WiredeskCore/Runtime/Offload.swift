@@ -19,15 +19,26 @@ public enum Offload {
         nice.store(10, ordering: .relaxed)
     }
 
-    private static let pool: NIOThreadPool = {
+    /// Agency copy arrives in bulk and may be hostile: it has threads of its own, so that a feed
+    /// in full flow never holds up an editor's write.
+    public enum Lane: Sendable {
+        case general, ingest
+    }
+
+    private static let general = start()
+    private static let ingest = start()
+
+    private static func start() -> NIOThreadPool {
         let pool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         pool.start()
         return pool
-    }()
+    }
 
     /// Runs `work` on a worker thread and returns its result.
-    public static func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await pool.runIfActive {
+    public static func run<T: Sendable>(
+        _ lane: Lane = .general, _ work: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await (lane == .ingest ? ingest : general).runIfActive {
             lowerPriority()
             return try work()
         }

@@ -61,7 +61,9 @@ public enum Revisions {
         guard pageLimit.contains(limit) else {
             throw WiredeskError.malformed(field: "limit", "expected \(pageLimit.lowerBound) to \(pageLimit.upperBound)")
         }
-        guard after >= 0 else { throw WiredeskError.malformed(field: "after", "expected a revision number") }
+        guard (0...Int(Int32.max)).contains(after) else {
+            throw WiredeskError.malformed(field: "after", "expected a revision number")
+        }
         // The story row comes along so that "no such story" and "no more revisions" differ.
         let rows = try await database.rows(
             """

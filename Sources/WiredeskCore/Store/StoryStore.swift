@@ -35,26 +35,26 @@ public struct StoryStore: Sendable {
             self.id = id
         }
 
-        /// Opaque to clients: microseconds since 1970 and the id.
+        /// Microseconds since 1970 and the id: `1641538800000000-1f0c…`. Any such pair is a
+        /// position in the order, so every token of this shape (the spec's pattern) is a cursor.
         public var token: String {
             let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-            return Data("\(micros)/\(id.uuidString.lowercased())".utf8).base64EncodedString()
+            return "\(micros)-\(id.uuidString.lowercased())"
         }
 
         public init(token: String) throws {
-            guard token.utf8.count <= Self.maximumLength, let data = Data(base64Encoded: token),
-                let parts = Optional(String(decoding: data, as: UTF8.self).split(separator: "/")),
-                parts.count == 2, let micros = Int64(parts[0]), let id = UUID(uuidString: String(parts[1])),
-                // Only times a story can have been created: a forged one past year 9999 would not
-                // survive the trip back to microseconds.
-                (0...253_402_300_799_999_999).contains(micros)
-            else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
+            let bad = WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
+            guard let dash = token.utf8.firstIndex(of: UInt8(ascii: "-")) else { throw bad }
+            let digits = token.utf8[..<dash]
+            let uuid = String(token[token.utf8.index(after: dash)...])
+            // Up to 17 digits: a time before the year 5000, which survives the trip to a Date and back.
+            guard (1...17).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                let micros = Int64(String(token[..<dash])),
+                uuid == uuid.lowercased(), uuid.utf8.count == 36, let id = UUID(uuidString: uuid)
+            else { throw bad }
             self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
             self.id = id
         }
-
-        /// The longest token this server issues (19 digits, '/', a UUID, in base64), with room.
-        public static let maximumLength = 100
     }
 
     public struct Page: Sendable {
@@ -145,7 +145,7 @@ public struct StoryStore: Sendable {
         v.text(reason, "reason", max: Limits.reason)
         try v.finish()
         if patch != nil, transition != .correct {
-            throw WiredeskError.malformed(field: "patch", "only a correction carries a content patch")
+            throw WiredeskError.invalid(field: "patch", "only a correction carries a content patch")
         }
         let story = try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, now in
             let content = try patch.map(story.content.applying) ?? story.content
@@ -227,9 +227,10 @@ public struct StoryStore: Sendable {
         return stored
     }
 
-    /// Reads the story (locking it inside a transaction), checks the version the writer read
-    /// (`ifVersion`; nil inside a transaction that holds the lock), lets `decide` apply the
-    /// workflow, then writes. Outside a transaction the write is one statement that applies only
+    /// Reads the story (locking it inside a transaction), lets `decide` apply the workflow, checks
+    /// the version the writer read (`ifVersion`; nil inside a transaction that holds the lock), then
+    /// writes. Input that is wrong in itself is refused as such whatever version it names; any
+    /// other request on a stale version is refused as stale. Outside a transaction the write is one statement that applies only
     /// if the story is still at the version read: a racing writer's statement changes nothing and
     /// is refused as stale. `decide` returns nil when there is nothing to write.
     private func change(
@@ -242,15 +243,26 @@ public struct StoryStore: Sendable {
         guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
         let current = try Self.decode(row)
         let now = try row.makeRandomAccess()[11].decode(Date.self)
+        // Patching, validating and diffing a large story is CPU work: off the event loops.
+        let decided: Result<(Change, SQL)?, any Error>
+        do {
+            decided = .success(
+                try await Offload.run { () -> (Change, SQL)? in
+                    guard let change = try decide(current, now) else { return nil }
+                    return (change, try Self.statement(change))
+                })
+        } catch {
+            decided = .failure(error)
+        }
         if let ifVersion, current.version != ifVersion {
+            // Input wrong in itself is refused as such; otherwise the writer's view is stale, and
+            // what the workflow says of the story as it is now is not an answer to its request.
+            if case .failure(let error as WiredeskError) = decided, error.kind == .malformed || error.kind == .validation {
+                throw error
+            }
             throw WiredeskError.staleVersion(expected: ifVersion, current: current.version)
         }
-        // Patching, validating and diffing a large story is CPU work: off the event loops.
-        let decided = try await Offload.run { () -> (Change, SQL)? in
-            guard let change = try decide(current, now) else { return nil }
-            return (change, try Self.statement(change))
-        }
-        guard let (change, statement) = decided else { return current }
+        guard let (change, statement) = try decided.get() else { return current }
         guard let stored = try Self.stored(change, try await runner.rows(statement, logger: logger)) else {
             // Another writer got there between our read and our write.
             let now = try await runner.rows("SELECT version FROM stories WHERE id = \(id)", logger: logger)
