@@ -44,6 +44,11 @@ struct IngestRoutes {
         if let forced = query.get("format"), IngestFormat(rawValue: forced) == nil {
             throw WiredeskError.malformed(field: "format", "expected wire-text or ninjs")
         }
+        // A JSON body is a ninjs item, as the spec says; wire copy that is not JSON comes as text
+        // (and text that is a ninjs item may be read as one, with format=ninjs).
+        if format == .ninjs, query.get("format") == IngestFormat.wireText.rawValue {
+            throw WiredeskError.invalid(field: "format", "a \(essence) body is a ninjs item; send wire copy as text/plain")
+        }
         var splitTeasers = false
         if let value = query.get("splitTeasers") {
             guard let flag = Bool(value) else { throw WiredeskError.malformed(field: "splitTeasers", "expected true or false") }

@@ -97,9 +97,25 @@ import WiredeskTestSupport
                 #expect(named.status == .unprocessableContent, "fileName \(badName)")
                 #expect(try named.json["field"] as? String == "fileName")
             }
+            // A JSON body is a ninjs item, as the spec says: it is not read as wire copy on request.
+            let forced = try await api.send(.post, "/v1/ingest?format=wire-text", as: "ed", json: "{}")
+            #expect(forced.status == .unprocessableContent)
+            #expect(try forced.json["field"] as? String == "format")
+            let noURI = try await api.send(.post, "/v1/ingest", as: "ed", json: "{}")
+            #expect(noURI.status == .unprocessableContent)
+            // A reporter files copy but does not update another story through its agency uri.
+            let dpa = try TestDatabase.fixture("ninjs/examples/dpa_text.json")
+            #expect(try await api.send(.post, "/v1/ingest", as: "ed", bytes: Array(dpa)).status == .created)
+            var newer = try #require(try JSONSerialization.jsonObject(with: dpa) as? [String: Any])
+            newer["version"] = "99"
+            let update = try await api.send(
+                .post, "/v1/ingest", as: "rita", bytes: Array(try JSONSerialization.data(withJSONObject: newer)))
+            #expect(update.status == .forbidden)
+            #expect(try update.json["rule"] as? String == "wire-update.role")
+            #expect(try await api.newsroom.count("SELECT count(*) FROM ingest_items") == 1)
             let missing = try await api.send(.get, "/v1/ingest/\(UUID().uuidString)/payload", as: "ed")
             #expect(missing.status == .notFound)
-            #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 0)
+            #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 1)
         }
     }
 }

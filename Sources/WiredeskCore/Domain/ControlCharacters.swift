@@ -3,13 +3,34 @@
 /// U+0092 was an apostrophe). Ingest puts the Windows-1252 punctuation back, takes the rest out
 /// and says how many; the stored payload keeps them, byte for byte.
 enum ControlCharacters {
+    /// The control characters (general category Cc) are exactly U+0000–U+001F and U+007F–U+009F:
+    /// tested by value, as a megabyte of copy is checked scalar by scalar.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
+    }
+
     /// Tab and line breaks are layout; every other control character is noise.
     static func isNoise(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.generalCategory == .control && scalar != "\n" && scalar != "\r" && scalar != "\t"
+        isControl(scalar) && scalar != "\n" && scalar != "\r" && scalar != "\t"
+    }
+
+    /// Whether `text` holds noise, from its UTF-8 alone: C0 codes and DEL are single bytes, C1 codes
+    /// are 0xC2 followed by 0x80–0x9F.
+    static func containsNoise(_ text: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text.utf8 {
+            if byte < 0x20 {
+                if byte != 0x0A && byte != 0x0D && byte != 0x09 { return true }
+            } else if byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) {
+                return true
+            }
+            previous = byte
+        }
+        return false
     }
 
     static func removed(from text: String) -> (text: String, count: Int) {
-        guard text.unicodeScalars.contains(where: isNoise) else { return (text, 0) }
+        guard containsNoise(text) else { return (text, 0) }
         var kept = String.UnicodeScalarView()
         var count = 0
         for scalar in text.unicodeScalars {

@@ -62,7 +62,7 @@ extension StoryContent {
         }
         v.text(ednote, "ednote", max: Limits.ednote)
         v.count(body, "body", max: Limits.bodyBlocks)
-        for (i, block) in body.enumerated() {
+        for (i, block) in body.prefix(Limits.bodyBlocks).enumerated() {
             switch block.kind {
             case .paragraph: v.text(block.text, "body[\(i)].text", max: Limits.blockText)
             case .crosshead: v.line(block.text, "body[\(i)].text", max: Limits.headline)
@@ -164,17 +164,21 @@ extension StoryContent {
 struct Validator {
     private(set) var errors: [WiredeskError.FieldError] = []
 
+    /// Enough to fix a document by; a megabyte of bad copy must not make a megabyte of errors.
+    static let maximumErrors = 50
+
     mutating func fail(_ field: String, _ message: String) {
-        errors.append(.init(field: field, message: message))
+        if errors.count < Self.maximumErrors { errors.append(.init(field: field, message: message)) }
     }
 
     /// Single-line text: no line breaks or control characters.
-    mutating func line(_ value: String?, _ field: String, max: Int) {
+    /// (The field's name is made only when it is at fault: a body has thousands of blocks.)
+    mutating func line(_ value: String?, _ field: @autoclosure () -> String, max: Int) {
         check(value, field, max: max, allowNewlines: false)
     }
 
     /// Running text: line breaks and tabs allowed, other control characters not.
-    mutating func text(_ value: String?, _ field: String, max: Int) {
+    mutating func text(_ value: String?, _ field: @autoclosure () -> String, max: Int) {
         check(value, field, max: max, allowNewlines: true)
     }
 
@@ -182,24 +186,25 @@ struct Validator {
         if items.count > max { fail(field, "at most \(max) items (got \(items.count))") }
     }
 
-    private mutating func check(_ value: String?, _ field: String, max: Int, allowNewlines: Bool) {
+    private mutating func check(_ value: String?, _ field: () -> String, max: Int, allowNewlines: Bool) {
         guard let value else { return }
         // Scalar by scalar, as the spec's pattern reads it (a space with an accent on it is text).
-        if value.unicodeScalars.allSatisfy(\.properties.isWhitespace) {
-            fail(field, "must not be empty (leave the field out instead)")
+        if value.unicodeScalars.allSatisfy(HTMLText.isWhitespace) {
+            fail(field(), "must not be empty (leave the field out instead)")
             return
         }
-        let length = value.unicodeScalars.count
+        // UTF-8 is never shorter than its scalars: only a long string needs counting.
+        let length = value.utf8.count <= max ? value.utf8.count : value.unicodeScalars.count
         if length > max {
-            fail(field, "at most \(max) characters (got \(length))")
+            fail(field(), "at most \(max) characters (got \(length))")
         }
         let badScalar = value.unicodeScalars.first { scalar in
-            allowNewlines ? ControlCharacters.isNoise(scalar) : scalar.properties.generalCategory == .control
+            allowNewlines ? ControlCharacters.isNoise(scalar) : ControlCharacters.isControl(scalar)
         }
         if let badScalar {
             var code = String(badScalar.value, radix: 16, uppercase: true)
             while code.count < 4 { code = "0" + code }
-            fail(field, "control character U+\(code) is not allowed")
+            fail(field(), "control character U+\(code) is not allowed")
         }
     }
 

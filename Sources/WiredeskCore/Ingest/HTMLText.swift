@@ -4,73 +4,128 @@ import Foundation
 /// crossheads. Only what a story body holds is kept: block boundaries, headings, text; markup and
 /// scripts are dropped, entities decoded.
 enum HTMLText {
+    /// Read as UTF-8 bytes, once through, with plain indices: `<`, `>`, `&` and `;` are single
+    /// bytes, so no character is decoded to be compared, no part of the document is scanned twice,
+    /// and a megabyte of tags costs no more than a megabyte of text.
     static func blocks(_ html: String) -> [BodyBlock] {
+        let b = Array(html.utf8)
         var blocks: [BodyBlock] = []
-        var text = ""
+        var text: [UInt8] = []
         var isHeading = false
         func flush() {
-            let cleaned = collapse(decodeEntities(text))
-            if !cleaned.isEmpty { blocks.append(BodyBlock(isHeading ? .crosshead : .paragraph, cleaned)) }
-            text = ""
+            if !text.isEmpty {
+                let cleaned = collapse(decodeEntities(String(decoding: text, as: UTF8.self)))
+                if !cleaned.isEmpty { blocks.append(BodyBlock(isHeading ? .crosshead : .paragraph, cleaned)) }
+                text.removeAll(keepingCapacity: true)
+            }
             isHeading = false
         }
-        var rest = Substring(html)
-        while let open = rest.firstIndex(of: "<") {
-            text += rest[..<open]
-            guard let close = rest[open...].firstIndex(of: ">") else {
-                rest = rest[open...]
+        var i = 0
+        while i < b.count {
+            guard let open = b[i...].firstIndex(of: UInt8(ascii: "<")) else {
+                text.append(contentsOf: b[i...])
                 break
             }
-            let tag = rest[rest.index(after: open)..<close].lowercased()
-            let name = tag.drop(while: { $0 == "/" }).prefix(while: { $0.isLetter || $0.isNumber })
-            rest = rest[rest.index(after: close)...]
-            if name == "script" || name == "style", !tag.hasPrefix("/") {
-                // Skip to the matching end tag: its content is not text. Without one, the rest of
-                // the document is its content (as a browser reads it), so nothing is scanned twice.
-                guard let end = endTag(String(name), in: rest) else {
-                    rest = rest[rest.endIndex...]
+            text.append(contentsOf: b[i..<open])
+            guard let close = b[(open + 1)...].firstIndex(of: UInt8(ascii: ">")) else {
+                text.append(contentsOf: b[open...])
+                break
+            }
+            var j = open + 1
+            let closing = j < close && b[j] == UInt8(ascii: "/")
+            while j < close, b[j] == UInt8(ascii: "/") { j += 1 }
+            var name = TagName()
+            while j < close, name.count < 10, isAlphanumeric(b[j]) {
+                name.append(b[j] | 0x20)
+                j += 1
+            }
+            if j < close, isAlphanumeric(b[j]) { name = TagName.unknown }
+            i = close + 1
+            switch tags[name] {
+            case .skip?:
+                guard !closing else { continue }
+                // Its content is not text: skip to the matching end tag. Without one, the rest of
+                // the document is its content (as a browser reads it).
+                guard let end = endTag(name, in: b, from: i) else {
+                    i = b.count
                     break
                 }
-                rest = rest[end...]
-                if let gt = rest.firstIndex(of: ">") {
-                    rest = rest[rest.index(after: gt)...]
-                } else {
-                    rest = rest[rest.endIndex...]
-                }
-                continue
-            }
-            switch name {
-            case "p", "div", "section", "article", "blockquote", "li", "ul", "ol", "body", "header", "footer", "title",
-                "head", "html", "table", "tr":
+                i = (b[end...].firstIndex(of: UInt8(ascii: ">")) ?? b.count - 1) + 1
+            case .block?:
                 flush()
-            case "h1", "h2", "h3", "h4", "h5", "h6":
+            case .heading?:
                 flush()
-                isHeading = !tag.hasPrefix("/")
-            case "br":
-                text += " "
-            default:
+                isHeading = !closing
+            case .lineBreak?:
+                text.append(UInt8(ascii: " "))
+            case nil:
                 break
             }
         }
-        text += rest
         flush()
         return blocks
     }
 
-    /// Where `</name` (in any case) ends in `text`, found in one pass.
-    private static func endTag(_ name: String, in text: Substring) -> Substring.Index? {
-        let needle = Array("</\(name)".utf8)
-        let bytes = text.utf8
-        var i = bytes.startIndex
-        while let lt = bytes[i...].firstIndex(of: UInt8(ascii: "<")) {
+    private enum Tag { case skip, block, heading, lineBreak }
+
+    /// A tag's name, lower-cased, its first ten bytes packed: compared and hashed as two integers.
+    private struct TagName: Hashable {
+        var head: UInt64 = 0
+        var tail: UInt16 = 0
+        var count = 0
+
+        init() {}
+
+        /// Longer than any tag this reads.
+        static let unknown: TagName = {
+            var name = TagName()
+            name.count = 11
+            return name
+        }()
+
+        init(_ text: String) {
+            for byte in text.utf8 { append(byte) }
+        }
+
+        mutating func append(_ byte: UInt8) {
+            if count < 8 { head |= UInt64(byte) << (8 * count) } else { tail |= UInt16(byte) << (8 * (count - 8)) }
+            count += 1
+        }
+
+        var bytes: [UInt8] {
+            (0..<count).map { $0 < 8 ? UInt8(truncatingIfNeeded: head >> (8 * $0)) : UInt8(truncatingIfNeeded: tail >> (8 * ($0 - 8))) }
+        }
+    }
+
+    private static let tags: [TagName: Tag] = {
+        var tags: [TagName: Tag] = [TagName("script"): .skip, TagName("style"): .skip, TagName("br"): .lineBreak]
+        for name in [
+            "p", "div", "section", "article", "blockquote", "li", "ul", "ol", "body", "header", "footer", "title", "head",
+            "html", "table", "tr",
+        ] {
+            tags[TagName(name)] = .block
+        }
+        for level in 1...6 { tags[TagName("h\(level)")] = .heading }
+        return tags
+    }()
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+
+    /// Where `</name` (in any case) ends in `b` from `start`, found in one pass.
+    private static func endTag(_ name: TagName, in b: [UInt8], from start: Int) -> Int? {
+        let needle = [UInt8(ascii: "<"), UInt8(ascii: "/")] + name.bytes
+        var i = start
+        while let lt = b[i...].firstIndex(of: UInt8(ascii: "<")) {
             var j = lt
             var matched = 0
-            while matched < needle.count, j < bytes.endIndex, bytes[j] | 0x20 == needle[matched] | 0x20 {
+            while matched < needle.count, j < b.count, b[j] | 0x20 == needle[matched] | 0x20 {
                 matched += 1
-                j = bytes.index(after: j)
+                j += 1
             }
             if matched == needle.count { return j }
-            i = bytes.index(after: lt)
+            i = lt + 1
         }
         return nil
     }
@@ -80,32 +135,61 @@ enum HTMLText {
         blocks(html).map(\.text).joined(separator: " ")
     }
 
+    /// Runs of whitespace as one space, none at the ends. Written into bytes: appending scalars
+    /// to a string one by one costs more than reading them.
     static func collapse(_ text: String) -> String {
-        text.split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
-    }
-
-    static func decodeEntities(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var out = ""
-        var rest = Substring(text)
-        while let amp = rest.firstIndex(of: "&") {
-            out += rest[..<amp]
-            let after = rest[rest.index(after: amp)...]
-            guard let semi = after.prefix(12).firstIndex(of: ";") else {
-                out += "&"
-                rest = after
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var space = false
+        for scalar in text.unicodeScalars {
+            if isWhitespace(scalar) {
+                space = !out.isEmpty
                 continue
             }
-            let name = after[..<semi]
-            if let scalar = entity(String(name)) {
-                out.unicodeScalars.append(scalar)
-                rest = after[after.index(after: semi)...]
+            if space { out.append(UInt8(ascii: " ")) }
+            space = false
+            if scalar.isASCII {
+                out.append(UInt8(scalar.value))
             } else {
-                out += "&"
-                rest = after
+                out.append(contentsOf: scalar.utf8)
             }
         }
-        return out + rest
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar == " " || (scalar.value >= 0x09 && scalar.value <= 0x0D) }
+        return scalar.properties.isWhitespace
+    }
+
+    /// `&amp;`, `&#8217;`, `&#x2019;` and the named references agencies use, decoded; anything else
+    /// that starts with `&` is kept as it is.
+    static func decodeEntities(_ text: String) -> String {
+        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            guard byte == UInt8(ascii: "&") else {
+                out.append(byte)
+                i += 1
+                continue
+            }
+            // A reference is short: its `;` comes within twelve bytes.
+            let window = bytes[(i + 1)..<min(bytes.count, i + 13)]
+            if let semi = window.firstIndex(of: UInt8(ascii: ";")),
+                let scalar = entity(String(decoding: bytes[(i + 1)..<semi], as: UTF8.self))
+            {
+                out.append(contentsOf: scalar.utf8)
+                i = semi + 1
+            } else {
+                out.append(byte)
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     private static func entity(_ name: String) -> Unicode.Scalar? {

@@ -286,12 +286,14 @@ public enum Ninjs {
             return []
         }
         guard case .array(let bodies)? = item["bodies"], !bodies.isEmpty else { return [] }
-        // Prefer the richest form: HTML keeps crossheads apart; plain text has only lines.
+        // Prefer the richest form: HTML keeps crossheads apart; plain text has only lines. An HTML
+        // body with no text in it leaves a plain one to fall back on, never its own markup.
         if let html = bodies.first(where: { isHTML($0, version) }), let value = html.field("value")?.string {
             let blocks = HTMLText.blocks(value)
             if !blocks.isEmpty { return blocks }
         }
-        return bodies.first?.field("value")?.string.map(paragraphs) ?? []
+        let plain = bodies.first { !isHTML($0, version) }
+        return plain?.field("value")?.string.map(paragraphs) ?? []
     }
 
     private static func isHTML(_ value: JSONValue, _ version: Version) -> Bool {
@@ -300,7 +302,7 @@ public enum Ninjs {
     }
 
     private static func paragraphs(_ text: String) -> [BodyBlock] {
-        text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map {
+        WireText.lines(text).map {
             WireText.crosshead($0).map { BodyBlock(.crosshead, $0) } ?? BodyBlock(.paragraph, $0)
         }
     }

@@ -31,9 +31,7 @@ public enum WireText {
     /// `received` is when the copy came in: a dateline's `Jan 6` without a year means the Jan 6
     /// nearest to it when the page gives no date of its own.
     public static func parse(_ text: String, language: String = "en", received: Date = Date()) -> ParsedItem {
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+        let lines = Self.lines(text)
         var content = StoryContent(language: language)
         var warnings: [String] = []
         guard let first = lines.first else {
@@ -121,7 +119,7 @@ public enum WireText {
             var extra: String?
             if let comma = head.firstIndex(of: ",") {
                 place = head[..<comma]
-                let text = String(String.UnicodeScalarView(trimmed(head[head.index(after: comma)...])))
+                let text = String(Substring(trimmed(head[head.index(after: comma)...])))
                 guard (1...40).contains(text.unicodeScalars.count) else { return nil }
                 extra = text
             } else {
@@ -147,7 +145,7 @@ public enum WireText {
                 return nil
             }
             guard let rest = lead(scalars, from: i) else { return nil }
-            var placeText = String(String.UnicodeScalarView(place))
+            var placeText = String(Substring(place))
             var date: String?
             var monthDay: MonthDay?
             if let extra {
@@ -161,7 +159,7 @@ public enum WireText {
             }
             return Dateline(
                 place: placeText, date: date, monthDay: monthDay,
-                agency: String(String.UnicodeScalarView(agency)), text: rest)
+                agency: String(Substring(agency)), text: rest)
         }
 
         /// `ALMATY: …`: a place in capitals and a colon.
@@ -174,7 +172,7 @@ public enum WireText {
             guard afterColon < scalars.endIndex, scalars[afterColon].properties.isWhitespace,
                 let rest = lead(scalars, from: afterColon)
             else { return nil }
-            return Dateline(place: String(String.UnicodeScalarView(place)), text: rest)
+            return Dateline(place: String(Substring(place)), text: rest)
         }
 
         /// A place starts with a capital; after it come `letters`, `.`, `'`, `’`, `-`, and accents.
@@ -195,7 +193,7 @@ public enum WireText {
             guard start < scalars.endIndex, scalars[start].properties.isWhitespace else { return nil }
             let i = skipSpaces(scalars, from: start)
             guard i < scalars.endIndex else { return nil }
-            return String(String.UnicodeScalarView(scalars[i...]))
+            return String(Substring(scalars[i...]))
         }
 
         private static func skipSpaces(_ scalars: String.UnicodeScalarView, from start: String.UnicodeScalarView.Index)
@@ -228,19 +226,64 @@ public enum WireText {
         }
     }
 
+    /// The non-empty lines of `text`, trimmed of spaces and tabs, split at `\n` or `\r\n`. Read as
+    /// UTF-8 bytes: a line break is one byte, and nothing is scanned twice.
+    static func lines(_ text: String) -> [String] {
+        var lines: [String] = []
+        for slice in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+            let line = trimmed(Substring(slice).unicodeScalars) { isHorizontalSpace($0) || $0 == "\r" }
+            if !line.isEmpty { lines.append(String(Substring(line))) }
+        }
+        return lines
+    }
+
+    /// `text` without the leading and trailing scalars `drop` names.
+    static func trimmed(
+        _ text: Substring.UnicodeScalarView, _ drop: (Unicode.Scalar) -> Bool
+    ) -> Substring.UnicodeScalarView {
+        guard let first = text.firstIndex(where: { !drop($0) }) else { return text[text.endIndex...] }
+        var end = text.endIndex
+        while end > first, drop(text[text.index(before: end)]) { end = text.index(before: end) }
+        return text[first..<end]
+    }
+
+    /// Spaces and tabs, as `CharacterSet.whitespaces` has them (category Zs, and tab).
+    static func isHorizontalSpace(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.isASCII { return scalar == " " || scalar == "\t" }
+        return scalar.properties.generalCategory == .spaceSeparator
+    }
+
     /// A crosshead is a short line in capitals, often quoted: `"ATTACK ON OUR CITIZENS"`.
     static func crosshead(_ line: String) -> String? {
         // Crossheads are short: a long line is not one, whatever its case (and is not scanned).
         guard line.utf8.count <= 400 else { return nil }
-        let text = line.trimmingCharacters(in: quotes).trimmingCharacters(in: .whitespaces)
-        let letters = text.unicodeScalars.filter { CharacterSet.letters.contains($0) }
-        guard letters.count >= 3, text.count <= 80, text.split(separator: " ").count <= 12,
-            !text.hasSuffix("."), letters.allSatisfy({ !CharacterSet.lowercaseLetters.contains($0) })
-        else { return nil }
+        let unquoted = trimmed(Substring(line).unicodeScalars) { quotes.contains($0) }
+        let text = String(Substring(trimmed(unquoted, isHorizontalSpace)))
+        var letters = 0
+        for scalar in text.unicodeScalars {
+            if scalar.isASCII {
+                switch scalar.value {
+                case 0x61...0x7A: return nil  // a-z
+                case 0x41...0x5A: letters += 1  // A-Z
+                default: break
+                }
+                continue
+            }
+            switch scalar.properties.generalCategory {
+            case .lowercaseLetter: return nil
+            case .uppercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .nonspacingMark, .spacingMark,
+                .enclosingMark:
+                letters += 1
+            default: break
+            }
+        }
+        guard letters >= 3, text.count <= 80, text.split(separator: " ").count <= 12, !text.hasSuffix(".") else {
+            return nil
+        }
         return text
     }
 
-    private static let quotes = CharacterSet(charactersIn: "\"“”«»'‘’")
+    private static let quotes: Set<Unicode.Scalar> = ["\"", "“", "”", "«", "»", "'", "‘", "’"]
 
     static let knownAgencies: Set<String> = [
         "reuters", "ap", "associated press", "afp", "agence france-presse", "dpa", "epa", "ansa", "efe", "bernama",
@@ -250,7 +293,14 @@ public enum WireText {
 
     /// A short line naming an agency: known, or one to four capitalised words.
     static func isAgencyLine(_ line: String) -> Bool {
+        // One to four words (every known agency's name is): counted on the bytes before anything
+        // is allocated, as every line of the copy is asked.
         guard line.utf8.count <= 160 else { return false }
+        var spaces = 0
+        for byte in line.utf8 where byte == UInt8(ascii: " ") {
+            spaces += 1
+            if spaces > 3 { return false }
+        }
         if knownAgencies.contains(line.lowercased()) { return true }
         let words = line.split(separator: " ")
         return (1...4).contains(words.count) && line.count <= 40
@@ -259,7 +309,8 @@ public enum WireText {
 
     /// A caption line ends in ` - ` and a credit: `… January 5, 2022. - Interior Ministry of Kazakhstan/ via REUTERS`.
     static func pictureCaption(_ line: String) -> (caption: String, credit: String)? {
-        guard let range = line.range(of: " - ", options: .backwards) else { return nil }
+        // A caption is a paragraph, not a page: a longer line is not one (and is not searched).
+        guard line.utf8.count <= 4_000, let range = line.range(of: " - ", options: .backwards) else { return nil }
         let caption = line[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
         let credit = line[range.upperBound...].trimmingCharacters(in: .whitespaces)
         let marks = ["REUTERS", "Reuters", " via ", "/", "Photo", "Foto", "AFP", "AP", "Getty", "EPA", "dpa", "©", "Credit"]
@@ -280,6 +331,7 @@ public enum WireText {
 
     /// `Jan 6`, `January 6` or `6 January`.
     static func monthDay(_ text: String) -> MonthDay? {
+        guard text.utf8.count <= 40 else { return nil }
         let words = text.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: ".", with: " ")
             .split(separator: " ").map(String.init)
         guard words.count == 2 else { return nil }
@@ -322,6 +374,7 @@ public enum WireText {
     /// A full calendar date in the forms agencies write it, as `YYYY-MM-DD`:
     /// `Fri Jan 07 2022`, `Friday, January 7, 2022`, `7 January 2022`, `2022-01-07`.
     static func calendarDate(_ text: String) -> String? {
+        guard text.utf8.count <= 60 else { return nil }
         if text.count == 10, StoryContent.isCalendarDate(text) { return text }
         let words = text.replacingOccurrences(of: ",", with: " ").replacingOccurrences(of: ".", with: " ")
             .split(separator: " ").map(String.init)
