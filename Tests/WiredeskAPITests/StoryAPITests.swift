@@ -213,7 +213,10 @@ import WiredeskTestSupport
                 #expect(response.headers[.retryAfter] != nil)
                 #expect(String(buffer: response.body).contains("https://wiredesk.dev/problems/unavailable"))
             }
-            #expect(start.duration(to: clock.now) < .seconds(10))
+            // Each answer comes after the one-second wait for a connection, not after the minute the
+            // pool would wait on its own; a loaded machine (CI builds and tests side by side) adds
+            // seconds, never that minute.
+            #expect(start.duration(to: clock.now) < .seconds(30))
             #expect(try await client.executeRequest(uri: "/health", method: .get, headers: [:], body: nil).status == .ok)
         }
     }
