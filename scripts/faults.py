@@ -52,7 +52,7 @@ class Server:
         env = dict(os.environ, DATABASE_URL=self.database_url)
         self.log = open(f"/tmp/wiredesk-faults-{self.port}.log", "ab")
         self.process = subprocess.Popen(
-            [self.binary, "serve", "--port", str(self.port), "--log-level", "warning", *self.extra],
+            [self.binary, "serve", "--port", str(self.port), "--log-level", os.environ.get("FAULTS_LOG_LEVEL", "warning"), *self.extra],
             env=env, stdout=self.log, stderr=self.log)
         deadline = time.time() + 30
         while time.time() < deadline:

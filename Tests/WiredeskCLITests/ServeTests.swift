@@ -175,7 +175,7 @@ final class ServerProcess: @unchecked Sendable {
     init(_ newsroom: Newsroom, _ arguments: [String] = []) async throws {
         port = try RawHTTP.freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("wiredesk-serve-\(UUID()).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.executableURL = CLITests.CLI.executable
         process.arguments = ["serve", "--port", "\(port)", "--log-level", "error"] + arguments
         var environment = ProcessInfo.processInfo.environment

@@ -247,34 +247,32 @@ public struct Database: Sendable {
         }
     }
 
-    /// Runs `body` on a pooled connection, giving up with `unavailable` if none comes within
-    /// `acquireTimeout`. Once the connection is held, the work is never cut short. The timer is an
-    /// event-loop timer, cheap enough for every query (a sleeping task per query is not).
+    /// Runs `body` on a pooled connection. The caller always gets an answer: `unavailable` if no
+    /// connection comes within `acquireTimeout`, or if the one it got closes under it; otherwise
+    /// whatever `body` returns or throws. Work on an open connection is never cut short.
     private func leased<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await use.measure {
-            try await databaseErrors {
-                let lease = Lease()
-                let work = Task {
-                    try await client.withConnection { connection in
-                        try lease.acquire()
-                        return try await body(connection)
-                    }
-                }
-                let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(acquireTimeout.nanoseconds))
-                {
-                    if lease.expire() { work.cancel() }
-                }
-                defer { timer.cancel() }
+            let lease = Lease<T>()
+            let client = self.client
+            let work = Task {
                 do {
-                    return try await withTaskCancellationHandler {
-                        try await work.value
-                    } onCancel: {
-                        work.cancel()
+                    try await databaseErrors {
+                        try await client.withConnection { connection in
+                            try lease.acquire(connection)
+                            // Answered while the connection is still held, so that a close
+                            // after the work cannot turn its success into `unavailable`.
+                            lease.answer(.success(try await body(connection)))
+                        }
                     }
                 } catch {
-                    if lease.expired { throw WiredeskError(.unavailable, "the database is unavailable") }
-                    throw error
+                    lease.answer(.failure(error))
                 }
+            }
+            lease.watch(every: acquireTimeout, on: MultiThreadedEventLoopGroup.singleton.any()) { work.cancel() }
+            return try await withTaskCancellationHandler {
+                try await lease.value()
+            } onCancel: {
+                work.cancel()
             }
         }
     }
@@ -317,31 +315,6 @@ final class SpreadEventLoops: EventLoopGroup, Sendable {
     #if canImport(Dispatch)
         func syncShutdownGracefully() throws {}
     #endif
-}
-
-/// Whether a query got its connection in time: once acquired it can no longer expire, once
-/// expired it can no longer be acquired.
-private final class Lease: Sendable {
-    private enum State { case waiting, acquired, expired }
-    private let state = Mutex(State.waiting)
-
-    func acquire() throws {
-        try state.withLock { state in
-            guard state == .waiting else { throw WiredeskError(.unavailable, "the database is unavailable") }
-            state = .acquired
-        }
-    }
-
-    /// True when the lease was still waiting and is now expired.
-    func expire() -> Bool {
-        state.withLock { state in
-            guard state == .waiting else { return false }
-            state = .expired
-            return true
-        }
-    }
-
-    var expired: Bool { state.withLock { $0 == .expired } }
 }
 
 extension Duration {
