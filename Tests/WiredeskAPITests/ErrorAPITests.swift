@@ -167,6 +167,13 @@ import WiredeskTestSupport
             #expect(stale.status == .preconditionFailed)
             #expect(try stale.problem.type == "stale-version")
             #expect(try stale.json["currentVersion"] as? Int == 1)
+            // Input wrong in itself is refused as such, whoever sends it and whatever version it
+            // names: the workflow's refusal of this user and the stale version come after.
+            let wrongType = try await api.send(
+                .patch, "/v1/stories/\(id)", as: "aud", headers: [.ifMatch: "\"509\""],
+                json: #"{"body": [{"kind": "paragraph", "text": -17715614}]}"#)
+            #expect(wrongType.status == .badRequest, "\(wrongType.text)")
+            #expect(try wrongType.problem.type == "malformed")
 
             let story = try await api.send(.get, "/v1/stories/\(id)", as: "aud")
             #expect(story.etag == "\"1\"")

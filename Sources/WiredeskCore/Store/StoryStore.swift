@@ -123,8 +123,9 @@ public struct StoryStore: Sendable {
         _ id: UUID, patch: JSONValue, ifVersion: Int, by principal: Principal, logger: Logger
     ) async throws -> Story {
         try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, _ in
-            let state = try Workflow.checkEdit(story, by: principal)
+            // The patch first: input wrong in itself is refused as such, before who may edit what.
             let content = try story.content.applying(patch)
+            let state = try Workflow.checkEdit(story, by: principal)
             guard content != story.content else { return nil }
             var changed = story
             changed.content = content
