@@ -111,9 +111,9 @@ struct API: APIProtocol {
         var before: Int64?
         if let cursor = input.query.cursor {
             // The spec's pattern: 1 to 18 digits, no leading zero.
-            guard (1...18).contains(cursor.utf8.count), cursor.utf8.first != UInt8(ascii: "0"),
-                cursor.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int64(cursor)
-            else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
+            guard let value = ASCII.number(cursor.utf8, maxDigits: 18, leadingZero: false) else {
+                throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
+            }
             before = value
         }
         let page = try await AuditLog.history(
@@ -183,9 +183,8 @@ struct API: APIProtocol {
     static func version(ifMatch: String?) throws -> Int {
         guard let ifMatch else { throw Problem.preconditionRequired }
         let bytes = Array(ifMatch.trimmingCharacters(in: .whitespaces).utf8)
-        guard (3...11).contains(bytes.count), bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\""),
-            bytes[1] != UInt8(ascii: "0"), bytes.dropFirst().dropLast().allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            let version = Int(String(decoding: bytes.dropFirst().dropLast(), as: UTF8.self))
+        guard bytes.count >= 2, bytes.first == UInt8(ascii: "\""), bytes.last == UInt8(ascii: "\""),
+            let version = ASCII.number(bytes.dropFirst().dropLast(), maxDigits: 9, leadingZero: false).map(Int.init)
         else {
             throw WiredeskError.malformed(field: "If-Match", #"expected the version as a quoted ETag, e.g. "3""#)
         }

@@ -3,6 +3,7 @@ import Metrics
 import NIOCore
 import NIOHTTPTypes
 import Synchronization
+import WiredeskCore
 
 /// How long a client may take, and how many may be connected at once.
 public struct ConnectionLimits: Sendable {
@@ -142,19 +143,20 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-        if let id { registry.close(id) }
-        id = nil
+        forget()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        forget()
+        context.fireChannelInactive()
+    }
+
+    /// The connection is gone: no more clocks, and its place in the registry is free.
+    private func forget() {
+        disarm()
         if let id { registry.close(id) }
         id = nil
-        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -230,12 +232,5 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             guardian?.bytesArrived()
             context.fireChannelRead(data)
         }
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -63,8 +63,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     static func wellFormed(_ value: String) -> String? {
         guard (1...128).contains(value.utf8.count),
             value.utf8.allSatisfy({ byte in
-                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                    || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
+                ASCII.isAlphanumeric(byte) || byte == 0x2D || byte == 0x5F || byte == 0x2E || byte == 0x3A
             })
         else { return nil }
         return value

@@ -28,7 +28,7 @@ public enum JSONCoding {
     public static func hasTimestampShape(_ text: String) -> Bool {
         let b = Array(text.utf8)
         func digits(_ range: Range<Int>, max: Int? = nil) -> Int? {
-            guard range.upperBound <= b.count, range.allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }) else { return nil }
+            guard range.upperBound <= b.count, range.allSatisfy({ ASCII.isDigit(b[$0]) }) else { return nil }
             let value = range.reduce(0) { $0 * 10 + Int(b[$1] - 0x30) }
             if let max, value > max { return nil }
             return value
@@ -42,7 +42,7 @@ public enum JSONCoding {
         if byte(i, ".") {
             let start = i + 1
             i = start
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 { i += 1 }
+            while i < b.count, ASCII.isDigit(b[i]) { i += 1 }
             guard (1...9).contains(i - start) else { return false }
         }
         if byte(i, "Zz") { return i + 1 == b.count }

@@ -131,10 +131,9 @@ extension StoryContent {
     static func isSlugScalar(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.isASCII {
             let byte = UInt8(scalar.value)
-            return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x2D || byte == 0x2E || byte == 0x5F
+            return ASCII.isAlphanumeric(byte) || byte == 0x2D || byte == 0x2E || byte == 0x5F
         }
-        return scalar.properties.generalCategory != .control && !scalar.properties.isWhitespace
+        return !ControlCharacters.isControl(scalar) && !scalar.properties.isWhitespace
     }
 
     static func isCalendarDate(_ text: String) -> Bool {

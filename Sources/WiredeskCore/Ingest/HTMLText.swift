@@ -14,7 +14,7 @@ enum HTMLText {
         var isHeading = false
         func flush() {
             if !text.isEmpty {
-                let cleaned = collapse(decodeEntities(String(decoding: text, as: UTF8.self)))
+                let cleaned = collapse(decodeEntities(text))
                 if !cleaned.isEmpty { blocks.append(BodyBlock(isHeading ? .crosshead : .paragraph, cleaned)) }
                 text.removeAll(keepingCapacity: true)
             }
@@ -35,11 +35,11 @@ enum HTMLText {
             let closing = j < close && b[j] == UInt8(ascii: "/")
             while j < close, b[j] == UInt8(ascii: "/") { j += 1 }
             var name = TagName()
-            while j < close, name.count < 10, isAlphanumeric(b[j]) {
+            while j < close, name.count < 10, ASCII.isAlphanumeric(b[j]) {
                 name.append(b[j] | 0x20)
                 j += 1
             }
-            if j < close, isAlphanumeric(b[j]) { name = TagName.unknown }
+            if j < close, ASCII.isAlphanumeric(b[j]) { name = TagName.unknown }
             i = close + 1
             switch tags[name] {
             case .skip?:
@@ -109,10 +109,6 @@ enum HTMLText {
         return tags
     }()
 
-    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-    }
-
     /// Where `</name` (in any case) ends in `b` from `start`, found in one pass.
     private static func endTag(_ name: TagName, in b: [UInt8], from start: Int) -> Int? {
         let needle = [UInt8(ascii: "<"), UInt8(ascii: "/")] + name.bytes
@@ -164,9 +160,8 @@ enum HTMLText {
 
     /// `&amp;`, `&#8217;`, `&#x2019;` and the named references agencies use, decoded; anything else
     /// that starts with `&` is kept as it is.
-    static func decodeEntities(_ text: String) -> String {
-        guard text.utf8.contains(UInt8(ascii: "&")) else { return text }
-        let bytes = Array(text.utf8)
+    static func decodeEntities(_ bytes: [UInt8]) -> String {
+        guard bytes.contains(UInt8(ascii: "&")) else { return String(decoding: bytes, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = 0

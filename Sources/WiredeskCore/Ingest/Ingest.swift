@@ -195,10 +195,8 @@ public struct IngestService: Sendable {
     /// Agency versions are counters ("1", "2"…) in the feeds we know: when both are, the lower is
     /// older. Otherwise there is no order to go by, and the later arrival counts as newer.
     static func isOlder(_ version: String?, than other: String?) -> Bool {
-        func counter(_ text: String?) -> Int? {
-            guard let text, (1...18).contains(text.utf8.count), text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-            else { return nil }
-            return Int(text)
+        func counter(_ text: String?) -> Int64? {
+            text.flatMap { ASCII.number($0.utf8, maxDigits: 18) }
         }
         guard let a = counter(version), let b = counter(other) else { return false }
         return a < b

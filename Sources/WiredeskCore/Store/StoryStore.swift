@@ -45,11 +45,9 @@ public struct StoryStore: Sendable {
         public init(token: String) throws {
             let bad = WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
             guard let dash = token.utf8.firstIndex(of: UInt8(ascii: "-")) else { throw bad }
-            let digits = token.utf8[..<dash]
             let uuid = String(token[token.utf8.index(after: dash)...])
             // Up to 17 digits: a time before the year 5000, which survives the trip to a Date and back.
-            guard (1...17).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                let micros = Int64(String(token[..<dash])),
+            guard let micros = ASCII.number(token.utf8[..<dash], maxDigits: 17),
                 uuid == uuid.lowercased(), uuid.utf8.count == 36, let id = UUID(uuidString: uuid)
             else { throw bad }
             self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
@@ -231,8 +229,8 @@ public struct StoryStore: Sendable {
     /// Reads the story (locking it inside a transaction), lets `decide` apply the workflow, checks
     /// the version the writer read (`ifVersion`; nil inside a transaction that holds the lock), then
     /// writes. Input that is wrong in itself is refused as such whatever version it names; any
-    /// other request on a stale version is refused as stale. Outside a transaction the write is one statement that applies only
-    /// if the story is still at the version read: a racing writer's statement changes nothing and
+    /// other request on a stale version is refused as stale. Outside a transaction the write is one
+    /// statement that applies only if the story is still at the version read: a racing writer's statement changes nothing and
     /// is refused as stale. `decide` returns nil when there is nothing to write.
     private func change(
         _ id: UUID, ifVersion: Int?, on runner: some SQLRunner, logger: Logger,

@@ -32,7 +32,7 @@ public struct UserStore: Sendable {
 
     public static func validateName(_ name: String) throws {
         let allowed = name.utf8.allSatisfy { byte in
-            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x5F
+            (byte >= 0x61 && byte <= 0x7A) || ASCII.isDigit(byte) || byte == 0x2E || byte == 0x5F
                 || byte == 0x2D
         }
         guard (1...64).contains(name.utf8.count), allowed, name.first?.isLetter == true || name.first?.isNumber == true
