@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """The fault suite: Wiredesk keeps its promises when processes die and input is hostile.
 
-Run by scripts/faults, which starts a throwaway PostgreSQL and passes its URL. Each scenario
-starts its own server processes and stops them; the story data is checked in the database.
+Run by scripts/faults, which starts a throwaway PostgreSQL and passes its URLs. Each scenario
+makes a database of its own, migrates it as the superuser, starts its own server processes (as the
+app role, as every other CLI command) and stops them; the story data is checked in the database.
 
-usage: faults.py [--short] [--only NAME] BINARY DATABASE_URL PG_SCRIPT
+usage: faults.py [--short] [--only NAME] BINARY SUPERUSER_URL APP_URL PG_SCRIPT
 """
 import argparse
 import base64
@@ -122,9 +123,11 @@ class Client:
             return None, {}, b""
 
 
-def cli(binary, database_url, *args):
-    result = subprocess.run([binary, *args], env=dict(os.environ, DATABASE_URL=database_url),
-                            capture_output=True, text=True, timeout=60)
+def cli(binary, database_url, *args, migration_url=None):
+    env = dict(os.environ, DATABASE_URL=database_url)
+    if migration_url:
+        env["WIREDESK_MIGRATION_URL"] = migration_url
+    result = subprocess.run([binary, *args], env=env, capture_output=True, text=True, timeout=60)
     check(result.returncode == 0, f"wiredesk {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout.strip()
 
@@ -161,18 +164,27 @@ def end_load(stop, threads, server, died):
     server.stop()
 
 
-def new_database(admin_url, name):
-    sql(admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    sql(admin_url, f"CREATE DATABASE {name}")
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+class Database:
+    """A scenario's database, by two URLs: `admin`, the superuser's (migrations and the checks in
+    SQL), and `app`, the app role's (the server and every other CLI command)."""
+
+    def __init__(self, admin_url, app_url, name):
+        self.admin = admin_url.rsplit("/", 1)[0] + "/" + name
+        self.app = app_url.rsplit("/", 1)[0] + "/" + name
 
 
-def setup(binary, database_url, users):
-    cli(binary, database_url, "migrate")
+def new_database(ctx, name):
+    sql(ctx.admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    sql(ctx.admin_url, f"CREATE DATABASE {name}")
+    return Database(ctx.admin_url, ctx.app_url, name)
+
+
+def setup(binary, db, users):
+    cli(binary, db.app, "migrate", migration_url=db.admin)
     tokens = {}
     for name, role in users:
-        cli(binary, database_url, "user", "add", name, "--role", role)
-        tokens[name] = cli(binary, database_url, "token", "create", name)
+        cli(binary, db.app, "user", "add", name, "--role", role)
+        tokens[name] = cli(binary, db.app, "token", "create", name)
     return tokens
 
 
@@ -181,9 +193,9 @@ def setup(binary, database_url, users):
 def kill9_during_writes(ctx):
     """kill -9 the server under write load, restart it: every 2xx write is stored with exactly one
     audit event, and nothing is half-written."""
-    url = new_database(ctx.admin_url, "faults_kill9")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    server = Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_kill9")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    server = Server(ctx.binary, db.app).start()
     accepted, lock, stop = [], threading.Lock(), threading.Event()
 
     def writer(seed):
@@ -239,7 +251,7 @@ def kill9_during_writes(ctx):
     server.stop()
 
     check(killed_at > 0 and len(accepted) > killed_at, f"load too small to prove anything ({killed_at}, {len(accepted)})")
-    rows = sql(url, "SELECT story_id, version, action FROM audit_events WHERE story_id IS NOT NULL")
+    rows = sql(db.admin, "SELECT story_id, version, action FROM audit_events WHERE story_id IS NOT NULL")
     events = {}
     for line in rows.splitlines():
         story, version, action = line.split("|")
@@ -247,16 +259,16 @@ def kill9_during_writes(ctx):
     for story, version, action in accepted:
         check(events.get((story, version)) == [action],
               f"accepted {action} of {story} v{version} has events {events.get((story, version))}")
-    check_integrity(url)
+    check_integrity(db.admin)
     return f"{len(accepted)} accepted writes ({killed_at} before the kill), each with exactly one event"
 
 
 def postgres_restart(ctx):
     """Restart PostgreSQL under load: the server answers 503 problem+json while it is down, stays up,
     and recovers by itself within seconds of its return."""
-    url = new_database(ctx.admin_url, "faults_pgrestart")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    server = Server(ctx.binary, url, extra=["--db-timeout", str(ctx.db_timeout)]).start()
+    db = new_database(ctx, "faults_pgrestart")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    server = Server(ctx.binary, db.app, extra=["--db-timeout", str(ctx.db_timeout)]).start()
     auth = {"Authorization": f"Bearer {tokens['ed']}"}
     status, _, body = request(server.port, "POST", "/v1/stories", ALMATY, dict(auth, **{"Content-Type": "application/json"}))
     story = json.loads(body)["id"]
@@ -307,9 +319,9 @@ def postgres_restart(ctx):
 def two_instances(ctx):
     """Two servers on one database under a concurrent transition load: no lost update, and the audit
     events match the accepted writes one for one."""
-    url = new_database(ctx.admin_url, "faults_two")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    a, b = Server(ctx.binary, url).start(), Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_two")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    a, b = Server(ctx.binary, db.app).start(), Server(ctx.binary, db.app).start()
     ids = []
     for _ in range(5):
         status, _, body = request(a.port, "POST", "/v1/stories", ALMATY,
@@ -349,19 +361,19 @@ def two_instances(ctx):
     check(len(set(accepted)) == len(accepted), "a version was accepted twice")
     for story in ids:
         mine = sorted(v for s, v in accepted if s == story)
-        version = int(sql(url, f"SELECT version FROM stories WHERE id = '{story}'"))
+        version = int(sql(db.admin, f"SELECT version FROM stories WHERE id = '{story}'"))
         check(mine == list(range(2, version + 1)), f"{story}: accepted versions {mine[:5]}… but the story is at {version}")
-        events = sql(url, f"SELECT version FROM audit_events WHERE story_id = '{story}' AND action <> 'create' ORDER BY version")
+        events = sql(db.admin, f"SELECT version FROM audit_events WHERE story_id = '{story}' AND action <> 'create' ORDER BY version")
         check([int(v) for v in events.split()] == mine, f"{story}: audit events do not match the accepted writes")
-    check_integrity(url)
+    check_integrity(db.admin)
     return f"{len(accepted)} accepted and {refused[0]} refused (412) transitions across two servers, none lost"
 
 
 def malformed_stream(ctx):
     """Hostile input yields only 4xx, and the server's memory stays flat."""
-    url = new_database(ctx.admin_url, "faults_malformed")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    server = Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_malformed")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    server = Server(ctx.binary, db.app).start()
     auth = {"Authorization": f"Bearer {tokens['ed']}"}
     status, _, body = request(server.port, "POST", "/v1/stories", ALMATY, dict(auth, **{"Content-Type": "application/json"}))
     story = json.loads(body)["id"]
@@ -410,7 +422,7 @@ def malformed_stream(ctx):
     server.stop()
     grown_mb = (after - before) / 1024
     check(grown_mb < 20, f"RSS grew by {grown_mb:.1f} MB over {ctx.rounds * len(cases)} malformed requests")
-    check(sql(url, "SELECT count(*) FROM stories") == "1", "a malformed request stored a story")
+    check(sql(db.admin, "SELECT count(*) FROM stories") == "1", "a malformed request stored a story")
     return (f"{(ctx.rounds + 3) * (len(cases) + len(forged))} malformed requests, all 4xx; "
             f"RSS {before / 1024:.1f} -> {after / 1024:.1f} MB")
 
@@ -419,9 +431,9 @@ def schemathesis_run(ctx):
     """schemathesis (pinned) against the served spec with a valid token and every check: no 5xx, no
     response the spec does not allow, and no request the spec allows refused or one it forbids
     taken (the statuses a generated request may get are in scripts/schemathesis.toml)."""
-    url = new_database(ctx.admin_url, "faults_schemathesis")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    server = Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_schemathesis")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    server = Server(ctx.binary, db.app).start()
     result = subprocess.run(
         [schemathesis_command(), "--config-file", os.path.join(ROOT, "scripts/schemathesis.toml"), "run",
          f"http://127.0.0.1:{server.port}/openapi.yaml",
@@ -489,9 +501,9 @@ def parse_cpu_histogram(port):
 def adversarial_parsing(ctx):
     """A megabyte of adversarial copy, of every shape, is answered without a 5xx, and (release build,
     full run) no parse takes more than 100 ms of CPU."""
-    url = new_database(ctx.admin_url, "faults_adversarial")
-    tokens = setup(ctx.binary, url, [("feeds", "ingest")])
-    server = Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_adversarial")
+    tokens = setup(ctx.binary, db, [("feeds", "ingest")])
+    server = Server(ctx.binary, db.app).start()
     auth = {"Authorization": f"Bearer {tokens['feeds']}"}
     slowest = []
     for name, media, body in adversarial_copy():
@@ -521,9 +533,9 @@ def parsing_does_not_stall_answers(ctx):
     """While two clients post a megabyte of adversarial copy in a loop, /health and a story read
     keep answering: none times out, and (release build, full run) the p99 is within 50 ms over at
     least 1,000 probes."""
-    url = new_database(ctx.admin_url, "faults_isolation")
-    tokens = setup(ctx.binary, url, [("feeds", "ingest"), ("ed", "editor")])
-    server = Server(ctx.binary, url).start()
+    db = new_database(ctx, "faults_isolation")
+    tokens = setup(ctx.binary, db, [("feeds", "ingest"), ("ed", "editor")])
+    server = Server(ctx.binary, db.app).start()
     status, _, body = request(server.port, "POST", "/v1/stories", ALMATY,
                               {"Authorization": f"Bearer {tokens['ed']}", "Content-Type": "application/json"})
     story = json.loads(body)["id"]
@@ -581,10 +593,10 @@ def stalled_connections(ctx):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 4096:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
-    url = new_database(ctx.admin_url, "faults_stalled")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
+    db = new_database(ctx, "faults_stalled")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
     cap = 1000
-    server = Server(ctx.binary, url, extra=["--max-clients", str(cap), "--header-timeout", "5"]).start()
+    server = Server(ctx.binary, db.app, extra=["--max-clients", str(cap), "--header-timeout", "5"]).start()
     before_files, before_rss = open_files(server.process.pid), server.rss_kb()
     stalled = []
     for i in range(2000):
@@ -628,13 +640,13 @@ def stalled_connections(ctx):
 def held_lock(ctx):
     """An operator's transaction holds a story's row: writes to it answer 503 problem+json once the
     lock timeout passes, reads of it and of others go on, and the pool is not left hanging."""
-    url = new_database(ctx.admin_url, "faults_lock")
-    tokens = setup(ctx.binary, url, [("ed", "editor")])
-    server = Server(ctx.binary, url, extra=["--lock-timeout", "1"]).start()
+    db = new_database(ctx, "faults_lock")
+    tokens = setup(ctx.binary, db, [("ed", "editor")])
+    server = Server(ctx.binary, db.app, extra=["--lock-timeout", "1"]).start()
     auth = {"Authorization": f"Bearer {tokens['ed']}"}
     status, _, body = request(server.port, "POST", "/v1/stories", ALMATY, dict(auth, **{"Content-Type": "application/json"}))
     story = json.loads(body)["id"]
-    holder = subprocess.Popen(["psql", "-X", "-q", url], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    holder = subprocess.Popen(["psql", "-X", "-q", db.admin], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, text=True)
     holder.stdin.write(f"BEGIN; SELECT 1 FROM stories WHERE id = '{story}' FOR UPDATE;\n")
     holder.stdin.flush()
@@ -672,7 +684,7 @@ def held_lock(ctx):
     for status, took in reads:
         check(status == 200 and took < 2, f"a read during the lock got {status} after {took:.1f} s")
     check(after == 200, f"the write after the lock was released got {after}")
-    check(sql(url, "SELECT count(*) FROM audit_events WHERE action = 'edit'") == "1", "a refused write left an event")
+    check(sql(db.admin, "SELECT count(*) FROM audit_events WHERE action = 'edit'") == "1", "a refused write left an event")
     return (f"{len(results)} writes on a held row: 503 after {max(t for _, _, t in results):.1f} s at most; "
             f"{len(reads)} reads meanwhile in {max(t for _, t in reads) * 1000:.0f} ms at most")
 
@@ -688,12 +700,13 @@ SCENARIOS = [kill9_during_writes, postgres_restart, two_instances, malformed_str
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--short", action="store_true")
-    parser.add_argument("--only")
-    parser.add_argument("binary")
-    parser.add_argument("admin_url")
-    parser.add_argument("pg_script")
+    parser = argparse.ArgumentParser(description="The fault suite (run it with scripts/faults).")
+    parser.add_argument("--short", action="store_true", help="the short form scripts/test runs")
+    parser.add_argument("--only", metavar="NAME", help="run one scenario")
+    parser.add_argument("binary", metavar="BINARY", help="the wiredesk binary")
+    parser.add_argument("admin_url", metavar="SUPERUSER_URL", help="the superuser, on the database postgres")
+    parser.add_argument("app_url", metavar="APP_URL", help="the app role, on the database postgres")
+    parser.add_argument("pg_script", metavar="PG_SCRIPT", help="scripts/pg, to stop and start PostgreSQL")
     ctx = parser.parse_args()
     ctx.seconds = 2 if ctx.short else 8
     ctx.db_timeout = 1 if ctx.short else 5

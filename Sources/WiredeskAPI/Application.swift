@@ -6,6 +6,7 @@ import Metrics
 import OpenAPIHummingbird
 import OpenAPIRuntime
 import Prometheus
+import ServiceLifecycle
 public import WiredeskCore
 
 public struct ServerSettings: Sendable {
@@ -22,11 +23,14 @@ public struct ServerSettings: Sendable {
     public var databaseLimits: SessionLimits
     /// Slow and idle clients, and how many may be connected.
     public var connections: ConnectionLimits
+    /// How often new audit events are chained; nil: not by this server (benchmarks measuring the
+    /// chain's cost, tests that seal by hand).
+    public var sealInterval: Duration?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
-        connections: ConnectionLimits = ConnectionLimits()
+        connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500)
     ) {
         self.host = host
         self.port = port
@@ -36,6 +40,7 @@ public struct ServerSettings: Sendable {
         self.databaseTimeout = databaseTimeout
         self.databaseLimits = databaseLimits
         self.connections = connections
+        self.sealInterval = sealInterval
     }
 }
 
@@ -68,6 +73,10 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
         middlewares: [PlainResponseHeaders()])
 
+    var services: [any Service] = [database.client]
+    if let interval = settings.sealInterval {
+        services.append(Sealer(database: database, interval: interval, logger: logger))
+    }
     let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
     let limits = settings.connections
     return Application(
@@ -76,7 +85,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
             configuration: .init(
                 additionalChannelHandlers: [ConnectionGuard(registry: connections, limits: limits, logger: logger)])),
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "wiredesk"),
-        services: [database.client],
+        services: services,
         logger: logger)
 }
 

@@ -15,12 +15,15 @@ struct DatabaseOptions: ParsableArguments {
         return logger
     }
 
-    /// Runs `body` with a connection pool to the configured database, reporting any error as one
-    /// line on stderr (JSON with `--json`) and a non-zero exit.
-    func run<T: Sendable>(json: Bool = false, _ body: @Sendable (Database, Logger) async throws -> T) async throws -> T {
+    /// Runs `body` with a connection pool to the configured database (as the owner for
+    /// `migration`, else as the app role), reporting any error as one line on stderr (JSON with
+    /// `--json`) and a non-zero exit.
+    func run<T: Sendable>(
+        json: Bool = false, migration: Bool = false, _ body: @Sendable (Database, Logger) async throws -> T
+    ) async throws -> T {
         let logger = self.logger
         do {
-            let url = try DatabaseURL.fromEnvironment()
+            let url = try migration ? DatabaseURL.migrationFromEnvironment() : DatabaseURL.fromEnvironment()
             try await url.checkReachable(logger: logger)
             let database = Database(url: url, maximumConnections: 4, logger: logger)
             return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in

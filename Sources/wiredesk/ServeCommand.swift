@@ -57,6 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds SIGTERM waits for requests in flight before the process exits anyway.")
     var shutdownDeadline = Double(ProcessInfo.processInfo.environment["WIREDESK_SHUTDOWN_DEADLINE"] ?? "") ?? 30
 
+    @Option(help: "Seconds between rounds that chain new audit events (0: this server does not seal).")
+    var sealInterval = Double(ProcessInfo.processInfo.environment["WIREDESK_SEAL_INTERVAL"] ?? "") ?? 0.5
+
     func validate() throws {
         for (name, value) in [
             ("--db-timeout", dbTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
@@ -66,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         for (name, value) in [
             ("--statement-timeout", statementTimeout), ("--lock-timeout", lockTimeout),
-            ("--idle-transaction-timeout", idleTransactionTimeout),
+            ("--idle-transaction-timeout", idleTransactionTimeout), ("--seal-interval", sealInterval),
         ] where !(value >= 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds (0: no limit)")
         }
@@ -93,8 +96,10 @@ struct ServeCommand: AsyncParsableCommand {
                     idleInTransactionTimeout: Self.duration(idleTransactionTimeout)),
                 connections: ConnectionLimits(
                     maximumConnections: maxClients, headerTimeout: Self.duration(headerTimeout)!,
-                    bodyTimeout: Self.duration(bodyTimeout)!, idleTimeout: Self.duration(idleTimeout)!))
+                    bodyTimeout: Self.duration(bodyTimeout)!, idleTimeout: Self.duration(idleTimeout)!),
+                sealInterval: Self.duration(sealInterval))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
+            try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)
             let group = ServiceGroup(
                 configuration: .init(

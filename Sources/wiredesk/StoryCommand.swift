@@ -257,21 +257,3 @@ extension StoryCommand {
         }
     }
 }
-
-struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "The whole audit trail in order, user and token changes included.")
-    @Option(help: "Only events after this id.") var after: Int64 = 0
-    @Option(help: "At most this many.") var limit = 1000
-    @Flag(help: "Machine-readable JSON output.") var json = false
-    @OptionGroup var database: DatabaseOptions
-
-    func run() async throws {
-        let (after, limit, json) = (after, limit, json)
-        try await database.run(json: json) { database, logger in
-            let events = try await AuditLog.events(after: after, limit: limit, database: database, logger: logger)
-            if json { return try Console.printJSON(events) }
-            for event in events { print(StoryOutput.event(event)) }
-        }
-    }
-}

@@ -42,7 +42,8 @@ import WiredeskTestSupport
             process.executableURL = Self.executable
             process.arguments = arguments
             var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = url.connectionString
+            environment["DATABASE_URL"] = try TestDatabase.appURL(url).connectionString
+            environment["WIREDESK_MIGRATION_URL"] = try TestDatabase.ownerURL(url).connectionString
             environment["WIREDESK_MIGRATIONS"] = TestDatabase.migrationsDirectory.path
             process.environment = environment
             let out = Pipe()
@@ -192,12 +193,49 @@ import WiredeskTestSupport
         }
     }
 
+    @Test func auditorsQueryExportVerifyAndAnchorTheTrail() async throws {
+        try await Newsroom.with { newsroom in
+            let wiredesk = CLI(url: newsroom.url)
+            _ = try await newsroom.story(through: [.submit, .approve])
+            let count = try await newsroom.count("SELECT count(*) FROM audit_events")
+
+            // More events than a page: every one is printed, newest first.
+            let all = try wiredesk("audit")
+            try expectOK(all)
+            #expect(all.out.split(separator: "\n").count == count)
+            let approvals = try wiredesk("audit", "log", "--action", "approve", "--actor", "ed", "--json")
+            let page = try JSONSerialization.jsonObject(with: Data(approvals.out.utf8)) as! [String: Any]
+            #expect((page["events"] as! [Any]).count == 1)
+            let csv = try wiredesk("audit", "export", "--format", "csv", "--story", "\(try await newsroom.story().id)")
+            #expect(csv.out.split(separator: "\r\n").count == 2, "header and the create event")
+            #expect(try wiredesk("audit", "log", "--since", "yesterday").status == 2)
+
+            let anchor = try wiredesk("audit", "anchor")
+            try expectOK(anchor)
+            let head = anchor.out.trimmingCharacters(in: .whitespacesAndNewlines)
+            let verified = try wiredesk("audit", "verify", "--anchor", head)
+            try expectOK(verified)
+            #expect(verified.out.contains("the anchor matches"))
+
+            try await TestDatabase.withClient(try TestDatabase.ownerURL(newsroom.url), maximumConnections: 1) { client in
+                try await client.withConnection { connection in
+                    try await connection.query("SET session_replication_role = replica", logger: TestDatabase.logger)
+                    try await connection.query(
+                        "UPDATE audit_events SET reason = 'forged' WHERE action = 'approve'", logger: TestDatabase.logger)
+                }
+            }
+            let broken = try wiredesk("audit", "verify")
+            #expect(broken.status == 4)
+            #expect(broken.err.contains("changed after it was sealed"))
+        }
+    }
+
     @Test func anUnreachableDatabaseIsReportedClearly() throws {
         var url = try TestDatabase.serverURL
         url.port = 1
         let result = try CLI(url: url)("user", "list")
         #expect(result.status == 7)
-        #expect(result.err.contains("cannot reach the database at postgres://postgres@127.0.0.1:1/"))
+        #expect(result.err.contains("cannot reach the database at postgres://wiredesk_app@127.0.0.1:1/"))
     }
 
     private func expectOK(_ result: Result, sourceLocation: SourceLocation = #_sourceLocation) throws {

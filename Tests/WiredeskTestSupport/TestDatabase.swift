@@ -5,7 +5,9 @@ import WiredeskCore
 
 /// Each test gets a database of its own, created from a template that was migrated once per test
 /// process. The server is the throwaway cluster `scripts/test` starts and names in
-/// `WIREDESK_TEST_DATABASE_URL` (a superuser URL).
+/// `WIREDESK_TEST_DATABASE_URL` (a superuser URL, which creates databases, runs migrations and
+/// plays the attacker) and `WIREDESK_TEST_APP_URL` (the app role, which everything else uses, as
+/// the server does).
 public enum TestDatabase {
     public static let logger: Logger = {
         var logger = Logger(label: "wiredesk-test")
@@ -22,6 +24,25 @@ public enum TestDatabase {
         }
     }
 
+    public static var appServerURL: DatabaseURL {
+        get throws {
+            guard let text = ProcessInfo.processInfo.environment["WIREDESK_TEST_APP_URL"] else {
+                throw TestSetupError("WIREDESK_TEST_APP_URL is not set: run the tests with scripts/test")
+            }
+            return try DatabaseURL(parsing: text)
+        }
+    }
+
+    /// `url` as the app role.
+    public static func appURL(_ url: DatabaseURL) throws -> DatabaseURL {
+        try url.as(appServerURL)
+    }
+
+    /// `url` as the superuser, the owner of the schema.
+    public static func ownerURL(_ url: DatabaseURL) throws -> DatabaseURL {
+        try url.as(serverURL)
+    }
+
     public static let repositoryRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     public static let migrationsDirectory = repositoryRoot.appendingPathComponent("migrations")
@@ -31,27 +52,28 @@ public enum TestDatabase {
         try Data(contentsOf: fixturesDirectory.appendingPathComponent(name))
     }
 
-    /// Runs `body` with a client on a new, empty database (no migrations), dropped afterwards.
+    /// Runs `body` with a client on a new, empty database (no migrations), dropped afterwards: as
+    /// the owner, who migrates it.
     public static func withEmptyDatabase<T: Sendable>(
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
     ) async throws -> T {
         let name = try await Registry.shared.createDatabase(template: nil)
-        return try await using(name, body)
+        return try await using(name, as: try serverURL, body)
     }
 
-    /// Runs `body` with a client on a new, migrated database, dropped afterwards.
+    /// Runs `body` with a client on a new, migrated database, dropped afterwards: as the app role.
     public static func withMigratedDatabase<T: Sendable>(
         _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
     ) async throws -> T {
         let template = try await Registry.shared.template()
         let name = try await Registry.shared.createDatabase(template: template)
-        return try await using(name, body)
+        return try await using(name, as: try appServerURL, body)
     }
 
     private static func using<T: Sendable>(
-        _ name: String, _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
+        _ name: String, as role: DatabaseURL, _ body: @Sendable (PostgresClient, DatabaseURL) async throws -> T
     ) async throws -> T {
-        var target = try serverURL
+        var target = role
         target.database = name
         let url = target
         let result: Result<T, any Error>
@@ -113,6 +135,16 @@ public enum TestDatabase {
         private func admin(_ body: @Sendable (PostgresClient) async throws -> Void) async throws {
             try await withClient(try serverURL, maximumConnections: 1, body)
         }
+    }
+}
+
+extension DatabaseURL {
+    /// The same server and database, with `role`'s user name and password.
+    func `as`(_ role: DatabaseURL) -> DatabaseURL {
+        var url = self
+        url.username = role.username
+        url.password = role.password
+        return url
     }
 }
 

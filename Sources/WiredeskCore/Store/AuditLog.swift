@@ -120,11 +120,11 @@ public enum AuditLog {
         return try rows.map { try decodeMeasured($0).event }
     }
 
-    private static let columns =
+    static let columns =
         "id, at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff::text, reason, subject"
 
     /// The event and the size of its diff and reason as stored.
-    private static func decodeMeasured(_ row: PostgresRow) throws -> (event: AuditEvent, bytes: Int) {
+    static func decodeMeasured(_ row: PostgresRow) throws -> (event: AuditEvent, bytes: Int) {
         let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject) =
             try row.decode(
                 (

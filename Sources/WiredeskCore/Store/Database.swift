@@ -15,29 +15,52 @@ public struct DatabaseURL: Sendable, Equatable {
     public var database: String
     public var requireTLS: Bool
 
-    /// The private cluster that `scripts/pg` runs.
-    public static func privateCluster(port: Int = defaultPort) -> DatabaseURL {
-        DatabaseURL(
-            host: "127.0.0.1", port: port, socketDirectory: nil, username: "wiredesk", password: nil,
+    /// The private cluster that `scripts/pg` runs, as `role`, with the password `scripts/pg` keeps
+    /// for it in `secrets/` beside the cluster (`WIREDESK_PG_DIR`, default `.data/pg`).
+    public static func privateCluster(
+        role: String = "wiredesk_app", port: Int = defaultPort,
+        env: [String: String] = ProcessInfo.processInfo.environment
+    ) -> DatabaseURL {
+        let folder = env["WIREDESK_PG_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".data/pg"
+        let password = (try? String(contentsOfFile: "\(folder)/secrets/\(role).password", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        return DatabaseURL(
+            host: "127.0.0.1", port: port, socketDirectory: nil, username: role, password: password,
             database: "wiredesk", requireTLS: false)
     }
 
     public static let defaultPort = 54329
 
-    /// `DATABASE_URL` when set, else the private cluster on `WIREDESK_PG_PORT` (default 54329).
+    /// What the server and every command but `migrate` connect as: `DATABASE_URL` when set, else
+    /// the private cluster's app role (`WIREDESK_APP_ROLE`, default `wiredesk_app`) on
+    /// `WIREDESK_PG_PORT` (default 54329).
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
         -> DatabaseURL
     {
         if let url = env["DATABASE_URL"], !url.isEmpty {
             return try DatabaseURL(parsing: url)
         }
-        if let text = env["WIREDESK_PG_PORT"], !text.isEmpty {
-            guard let port = Int(text), (1...65535).contains(port) else {
-                throw WiredeskError.invalid(field: "WIREDESK_PG_PORT", "expected a port number, got \(text)")
-            }
-            return .privateCluster(port: port)
+        let role = env["WIREDESK_APP_ROLE"].flatMap { $0.isEmpty ? nil : $0 } ?? "wiredesk_app"
+        return .privateCluster(role: role, port: try privatePort(env), env: env)
+    }
+
+    /// What `migrate` connects as, the owner of the schema: `WIREDESK_MIGRATION_URL` when set, else
+    /// the private cluster's owner `wiredesk`.
+    public static func migrationFromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> DatabaseURL
+    {
+        if let url = env["WIREDESK_MIGRATION_URL"], !url.isEmpty {
+            return try DatabaseURL(parsing: url, variable: "WIREDESK_MIGRATION_URL")
         }
-        return .privateCluster()
+        return .privateCluster(role: "wiredesk", port: try privatePort(env), env: env)
+    }
+
+    private static func privatePort(_ env: [String: String]) throws -> Int {
+        guard let text = env["WIREDESK_PG_PORT"], !text.isEmpty else { return defaultPort }
+        guard let port = Int(text), (1...65535).contains(port) else {
+            throw WiredeskError.invalid(field: "WIREDESK_PG_PORT", "expected a port number, got \(text)")
+        }
+        return port
     }
 
     public init(
@@ -53,10 +76,10 @@ public struct DatabaseURL: Sendable, Equatable {
         self.requireTLS = requireTLS
     }
 
-    public init(parsing text: String) throws {
+    public init(parsing text: String, variable: String = "DATABASE_URL") throws {
         func bad(_ why: String) -> WiredeskError {
             WiredeskError.invalid(
-                field: "DATABASE_URL", "\(why) (expected postgres://user[:password]@host[:port]/database)")
+                field: variable, "\(why) (expected postgres://user[:password]@host[:port]/database)")
         }
         guard let url = URLComponents(string: text), let scheme = url.scheme,
             scheme == "postgres" || scheme == "postgresql"
@@ -195,6 +218,48 @@ extension DatabaseURL {
                 "cannot reach the database at \(redacted); start it with scripts/pg start or set DATABASE_URL")
         }
         try? await connection.close()
+    }
+}
+
+extension DatabaseURL {
+    /// The server connects as the app role, which owns nothing and may only append to history.
+    /// A superuser, an owner of the tables or a role that may change the audit trail is refused,
+    /// so that a misconfigured deployment is not silently one that can rewrite its history. A
+    /// database that cannot be reached now is left to the pool, which reports it per request.
+    public func refuseExcessPrivilege(logger: Logger) async throws {
+        let client = PostgresClient(configuration: clientConfiguration(maximumConnections: 1), backgroundLogger: logger)
+        let problem: String? = await withTaskGroup(of: String?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            let rows = try? await client.query(
+                """
+                SELECT r.rolsuper,
+                       EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                               WHERE n.nspname = current_schema() AND pg_has_role(current_user, c.relowner, 'USAGE')),
+                       COALESCE(has_table_privilege(to_regclass('audit_events'), 'UPDATE')
+                                OR has_table_privilege(to_regclass('audit_events'), 'DELETE')
+                                OR has_table_privilege(to_regclass('audit_events'), 'TRUNCATE'), false)
+                FROM pg_roles r WHERE r.rolname = current_user
+                """, logger: logger)
+            guard let rows else { return nil }
+            do {
+                for try await (superuser, owner, rewrites) in rows.decode((Bool, Bool, Bool).self) {
+                    if superuser { return "is a superuser" }
+                    if owner { return "owns tables of the schema" }
+                    if rewrites { return "may update, delete or truncate the audit trail" }
+                }
+            } catch {}
+            return nil
+        }
+        if let problem {
+            throw WiredeskError(
+                .forbidden,
+                "the server connects as \(username), which \(problem): set DATABASE_URL to the app role (WIREDESK_APP_ROLE, created by `wiredesk migrate`), which owns nothing"
+            )
+        }
     }
 }
 

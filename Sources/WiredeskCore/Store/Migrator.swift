@@ -20,16 +20,45 @@ public struct MigrationStatus: Sendable, Equatable {
 
 /// Applies `migrations/NNNN_name.sql` in order, each in its own transaction, recording each in
 /// `schema_migrations`. A session advisory lock makes concurrent runs wait for each other.
+///
+/// It runs as the owner of the schema. The server and the CLI connect as the app role, which
+/// migrations grant to by writing `:"app_role"`; the migrator creates that role if it is missing
+/// and refuses one that could undo what the grants withhold (a superuser, the owner itself or a
+/// member of the owner's role).
 public struct Migrator: Sendable {
     public let client: PostgresClient
     public let migrations: [Migration]
+    public let appRole: String
+    /// The app role's password, when the migrator has to create it.
+    public let appPassword: String?
 
     /// Any fixed number; it only has to be the same for every Wiredesk process.
     static let lockKey: Int64 = 0x5749_5245_4445_534B  // "WIREDESK"
 
-    public init(client: PostgresClient, directory: URL) throws {
+    public init(client: PostgresClient, directory: URL, appRole: String = "wiredesk_app", appPassword: String? = nil)
+        throws
+    {
         self.client = client
         self.migrations = try Self.load(from: directory)
+        guard (1...63).contains(appRole.utf8.count), !appRole.utf8.contains(0) else {
+            throw WiredeskError.invalid(field: "WIREDESK_APP_ROLE", "a role name is 1 to 63 bytes")
+        }
+        self.appRole = appRole
+        self.appPassword = appPassword
+    }
+
+    /// `WIREDESK_APP_ROLE` (default `wiredesk_app`) and, for creating it, `WIREDESK_APP_PASSWORD`.
+    public init(client: PostgresClient, directory: URL, environment env: [String: String]) throws {
+        try self.init(
+            client: client, directory: directory,
+            appRole: env["WIREDESK_APP_ROLE"].flatMap { $0.isEmpty ? nil : $0 } ?? "wiredesk_app",
+            appPassword: env["WIREDESK_APP_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The migration's SQL with the app role's name, quoted, where `:"app_role"` stands.
+    func statements(of migration: Migration) -> [String] {
+        let quoted = "\"" + appRole.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return SQLScript.statements(migration.sql.replacingOccurrences(of: ":\"app_role\"", with: quoted))
     }
 
     /// `WIREDESK_MIGRATIONS` when set, else `migrations/` in the working directory.
@@ -71,11 +100,12 @@ public struct Migrator: Sendable {
         try await locked(logger: logger) { connection in
             let applied = try await Self.applied(on: connection, logger: logger)
             try verify(applied)
+            try await ensureAppRole(on: connection, logger: logger)
             var done: [Migration] = []
             for migration in migrations where applied[migration.number] == nil {
                 logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
                 try await connection.withTransaction(logger: logger) { connection in
-                    for statement in SQLScript.statements(migration.sql) {
+                    for statement in statements(of: migration) {
                         do {
                             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
                         } catch let error as PSQLError {
@@ -102,6 +132,40 @@ public struct Migrator: Sendable {
             let applied = try await Self.applied(on: connection, logger: logger)
             try verify(applied)
             return migrations.map { MigrationStatus(migration: $0, appliedAt: applied[$0.number]?.at) }
+        }
+    }
+
+    /// Creates the app role if it is missing; refuses one with more power than the grants give it.
+    private func ensureAppRole(on connection: PostgresConnection, logger: Logger) async throws {
+        let rows = try await connection.query(
+            """
+            SELECT r.rolsuper, r.rolname = current_user, pg_has_role(r.oid, current_user, 'USAGE')
+            FROM pg_roles r WHERE r.rolname = \(appRole)
+            """, logger: logger)
+        var found: (superuser: Bool, isOwner: Bool, memberOfOwner: Bool)?
+        for try await row in rows.decode((Bool, Bool, Bool).self) { found = row }
+        guard let found else {
+            // Identifiers and a password cannot be binds: let PostgreSQL quote them.
+            let create = try await connection.query(
+                """
+                SELECT CASE WHEN \(appPassword)::text IS NULL THEN format('CREATE ROLE %I LOGIN', \(appRole)::text)
+                       ELSE format('CREATE ROLE %I LOGIN PASSWORD %L', \(appRole)::text, \(appPassword)::text) END
+                """, logger: logger)
+            for try await statement in create.decode(String.self) {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            logger.notice("created the app role", metadata: ["role": "\(appRole)"])
+            return
+        }
+        let why =
+            found.superuser
+            ? "is a superuser" : found.isOwner ? "is the role running the migrations (the owner)"
+            : found.memberOfOwner ? "is a member of the owner's role" : nil
+        if let why {
+            throw WiredeskError(
+                .conflict,
+                "the app role \(appRole) \(why): the server must connect as a role of its own that owns nothing (set WIREDESK_APP_ROLE)"
+            )
         }
     }
 

@@ -95,6 +95,11 @@ extension Database: SQLRunner {
 }
 
 extension PostgresConnection: SQLRunner {
+    /// The rows as they arrive, for reading more than should be held at once.
+    public func stream(_ sql: SQL, logger: Logger) async throws -> PostgresRowSequence {
+        try await query(try sql.query(), logger: logger)
+    }
+
     @discardableResult public func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow] {
         var rows: [PostgresRow] = []
         for try await row in try await query(try sql.query(), logger: logger) {

@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// What an auditor asks of the whole trail: events by story, actor, action, source, request and
+/// time, newest first a page at a time, or all of them in order as a stream.
+public struct AuditQuery: Sendable, Equatable {
+    public var story: UUID?
+    public var actor: String?
+    public var action: String?
+    public var source: ChangeSource?
+    /// From this time on (inclusive), and before that one.
+    public var since: Date?
+    public var until: Date?
+    public var requestID: String?
+
+    public init(
+        story: UUID? = nil, actor: String? = nil, action: String? = nil, source: ChangeSource? = nil,
+        since: Date? = nil, until: Date? = nil, requestID: String? = nil
+    ) {
+        self.story = story
+        self.actor = actor
+        self.action = action
+        self.source = source
+        self.since = since
+        self.until = until
+        self.requestID = requestID
+    }
+
+    /// Where a page ends in the newest-first order (at, id): microseconds and id, `1764…-1042`.
+    public struct Cursor: Equatable, Sendable {
+        public var micros: Int64
+        public var id: Int64
+
+        public var token: String { "\(micros)-\(id)" }
+
+        public init(token: String) throws {
+            let bad = WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
+            let parts = token.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+            guard parts.count == 2, let micros = ASCII.number(parts[0], maxDigits: 17),
+                let id = ASCII.number(parts[1], maxDigits: 18), id > 0
+            else { throw bad }
+            self.micros = micros
+            self.id = id
+        }
+
+        init(micros: Int64, id: Int64) {
+            self.micros = micros
+            self.id = id
+        }
+    }
+
+    public struct Page: Sendable {
+        public var events: [AuditEvent]
+        public var next: Cursor?
+    }
+
+    /// The conditions, each only when asked for, so that PostgreSQL picks the index for it.
+    private var conditions: SQL {
+        var sql: SQL = "TRUE"
+        if let story { sql = "\(sql) AND story_id = \(story)" }
+        if let actor { sql = "\(sql) AND actor = \(actor)" }
+        if let action { sql = "\(sql) AND action = \(action)" }
+        if let source { sql = "\(sql) AND source = \(source.rawValue)" }
+        if let since { sql = "\(sql) AND at >= \(since)" }
+        if let until { sql = "\(sql) AND at < \(until)" }
+        if let requestID { sql = "\(sql) AND request_id = \(requestID)" }
+        return sql
+    }
+
+    /// A page of matching events, newest first. Past the first event, a page stops before its
+    /// diffs pass `maximumBytes`.
+    public func page(
+        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database, logger: Logger
+    ) async throws -> Page {
+        guard AuditLog.pageLimit.contains(limit) else {
+            throw WiredeskError.malformed(field: "limit", "expected 1 to \(AuditLog.pageLimit.upperBound)")
+        }
+        // Whole seconds and microseconds apart: a double of all the microseconds would round.
+        let position: SQL =
+            cursor.map {
+                let (seconds, micros) = $0.micros.quotientAndRemainder(dividingBy: 1_000_000)
+                return
+                    "AND (at, id) < (to_timestamp(\(seconds)::bigint) + \(micros)::bigint * interval '1 microsecond', \($0.id))"
+            } ?? ""
+        let rows = try await database.rows(
+            """
+            SELECT \(unescaped: AuditLog.columns), (extract(epoch FROM at) * 1000000)::bigint FROM audit_events
+            WHERE \(conditions) \(position)
+            ORDER BY at DESC, id DESC LIMIT \(limit + 1)
+            """,
+            logger: logger)
+        var events: [AuditEvent] = []
+        var last: Cursor?
+        var bytes = 0
+        var full = false
+        for row in rows {
+            let (event, size) = try AuditLog.decodeMeasured(row)
+            if events.count == limit || (!events.isEmpty && bytes + size > maximumBytes) {
+                full = true
+                break
+            }
+            events.append(event)
+            bytes += size
+            last = Cursor(micros: try row.makeRandomAccess()[14].decode(Int64.self), id: event.id)
+        }
+        return Page(events: events, next: full ? last : nil)
+    }
+
+    /// Every matching event, oldest first, handed to `body` as it arrives from PostgreSQL: memory
+    /// does not grow with the range. One snapshot throughout.
+    public func export(
+        database: Database, logger: Logger, _ body: @escaping @Sendable (AuditEvent) throws -> Void
+    ) async throws {
+        let conditions = self.conditions
+        try await database.transaction(logger: logger) { connection in
+            try await connection.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let rows = try await connection.stream(
+                """
+                SELECT \(unescaped: AuditLog.columns) FROM audit_events WHERE \(conditions) ORDER BY at, id
+                """,
+                logger: logger)
+            for try await row in rows {
+                try body(try AuditLog.decodeMeasured(row).event)
+            }
+        }
+    }
+}
