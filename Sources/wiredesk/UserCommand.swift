@@ -21,7 +21,7 @@ struct AdminActor: ParsableArguments {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self])
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self, Enable.self, RoleCmd.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user with a role.")
@@ -78,6 +78,48 @@ struct UserCommand: AsyncParsableCommand {
                 let user = try await users.disable(
                     name, by: try await actor.principal(users, logger: logger), logger: logger)
                 if actor.json { try Console.printJSON(user) } else { print("disabled \(user.name)") }
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable a disabled user: their live tokens work again at once.")
+        @Argument var name: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, actor) = (name, actor)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let (user, changed) = try await users.enable(
+                    name, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { return try Console.printJSON(user) }
+                print(changed ? "enabled \(user.name)" : "\(user.name) is already enabled; nothing changed")
+            }
+        }
+    }
+
+    struct RoleCmd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "role", abstract: "Change a user's role; their tokens act in it from the next request.")
+        @Argument var name: String
+        @Argument(help: "reporter, editor, publisher, admin, auditor or ingest.") var role: Role
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, role, actor) = (name, role, actor)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let (user, changed) = try await users.changeRole(
+                    of: name, to: role, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { return try Console.printJSON(user) }
+                print(
+                    changed
+                        ? "\(user.name) is now \(user.role.rawValue)"
+                        : "\(user.name) is already \(user.role.rawValue); nothing changed")
             }
         }
     }

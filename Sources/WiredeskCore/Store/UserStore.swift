@@ -88,11 +88,57 @@ public struct UserStore: Sendable {
                     on: connection, logger: logger)
                 return user
             }
-            let existing = try await Self.decodeUsers(
+            return try await Self.user(name, on: connection, logger: logger)
+        }
+    }
+
+    /// Lets a disabled user act again; their tokens that are not revoked work again from the
+    /// next request. `changed` is false, and nothing is written, if the user was
+    /// not disabled.
+    public func enable(
+        _ name: String, by principal: Principal, logger: Logger
+    ) async throws -> (user: User, changed: Bool) {
+        try Self.checkAdmin(principal)
+        return try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE users SET disabled_at = NULL WHERE name = \(name) AND disabled_at IS NOT NULL
+                RETURNING \(unescaped: Self.userColumns)
+                """,
+                logger: logger)
+            if let user = try await Self.decodeUsers(rows).first {
+                try await AuditLog.record(
+                    AuditEntry(principal: principal, action: "user.enable", subject: name),
+                    on: connection, logger: logger)
+                return (user, true)
+            }
+            return (try await Self.user(name, on: connection, logger: logger), false)
+        }
+    }
+
+    /// Gives the user another role. Tokens carry no role: each request reads the user's, so the
+    /// change holds from the next request on. `changed` is false, and nothing is written, if the
+    /// user already has `role`.
+    public func changeRole(
+        of name: String, to role: Role, by principal: Principal, logger: Logger
+    ) async throws -> (user: User, changed: Bool) {
+        try Self.checkAdmin(principal)
+        return try await database.transaction(logger: logger) { connection in
+            let current = try await Self.decodeUsers(
                 connection.query(
-                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger))
-            guard let user = existing.first else { throw Self.noSuchUser(name) }
-            return user
+                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name) FOR UPDATE", logger: logger))
+            guard let user = current.first else { throw Self.noSuchUser(name) }
+            guard user.role != role else { return (user, false) }
+            let rows = try await connection.query(
+                "UPDATE users SET role = \(role.rawValue) WHERE name = \(name) RETURNING \(unescaped: Self.userColumns)",
+                logger: logger)
+            let changed = try await Self.decodeUsers(rows)[0]
+            try await AuditLog.record(
+                AuditEntry(
+                    principal: principal, action: "user.role",
+                    reason: "\(user.role.rawValue) → \(role.rawValue)", subject: name),
+                on: connection, logger: logger)
+            return (changed, true)
         }
     }
 
@@ -211,6 +257,14 @@ public struct UserStore: Sendable {
                 .forbidden, "\(principal.name) is \(principal.role.rawValue); only admin may manage users and tokens",
                 rule: "admin.role")
         }
+    }
+
+    /// The user `name` as stored, or `notFound`.
+    private static func user(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> User {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: userColumns) FROM users WHERE name = \(name)", logger: logger)
+        guard let user = try await decodeUsers(rows).first else { throw noSuchUser(name) }
+        return user
     }
 
     private static func noSuchUser(_ name: String) -> WiredeskError {
