@@ -66,7 +66,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
-        middlewares: [PlainResponseHeaders()])
+        middlewares: [PlainResponseHeaders(), QueryEncoding()])
 
     let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
     let limits = settings.connections

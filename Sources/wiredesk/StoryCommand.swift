@@ -50,18 +50,19 @@ struct StoryCommand: AsyncParsableCommand {
             abstract: "Edit content with a JSON merge patch (null removes a field).")
         @Argument var id: String
         @Option(help: "The patch; - reads stdin.") var file: String
+        @Option(help: "Why; recorded on the edit's audit event.") var reason: String?
         @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
         @OptionGroup var actor: StoryActor
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (file, ifVersion, actor) = (file, ifVersion, actor)
+            let (file, reason, ifVersion, actor) = (file, reason, ifVersion, actor)
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
                 let patch = try JSONCoding.decode(JSONValue.self, from: try Console.readJSON(file))
                 let principal = try await actor.principal(database, logger: logger)
                 let story = try await StoryStore(database: database).edit(
-                    id, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
+                    id, patch: patch, reason: reason, ifVersion: ifVersion, by: principal, logger: logger)
                 try StoryOutput.story(story, json: actor.json)
             }
         }
