@@ -85,12 +85,14 @@ struct API: APIProtocol {
         let principal = try RequestScope.principal()
         let id = try Self.storyID(input.path.id)
         let version = try Self.version(ifMatch: input.headers.ifMatch)
+        let reason = try Self.queryParameter { try StoryStore.reason(input.query.reason) }
         let patch: OpenAPIObjectContainer =
             switch input.body {
             case .applicationMergePatchJson(let patch), .json(let patch): patch
             }
         let story = try await stories.edit(
-            id, patch: try JSONValue(patch), ifVersion: version, by: principal, logger: RequestScope.logger)
+            id, patch: try JSONValue(patch), reason: reason, ifVersion: version, by: principal,
+            logger: RequestScope.logger)
         return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
     }
 
@@ -176,6 +178,16 @@ struct API: APIProtocol {
             throw WiredeskError.malformed(field: "number", "revisions are numbered from 1")
         }
         return number
+    }
+
+    /// A query parameter outside its schema is a malformed request (400), as a bad `limit` or
+    /// `cursor` is; the Core calls the same text in a JSON body well-formed but unacceptable (422).
+    static func queryParameter<T>(_ check: () throws -> T) throws -> T {
+        do {
+            return try check()
+        } catch let error as WiredeskError where error.kind == .validation {
+            throw WiredeskError(.malformed, error.message, fields: error.fields)
+        }
     }
 
     /// The version a write names: `If-Match: "3"`, quoted as an ETag is. Without it the write is

@@ -71,7 +71,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
-        middlewares: [PlainResponseHeaders()])
+        middlewares: [PlainResponseHeaders(), QueryEncoding()])
 
     var services: [any Service] = [database.client]
     if let interval = settings.sealInterval {

@@ -24,8 +24,8 @@ struct StoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "story", abstract: "Create, edit, move and read stories.",
         subcommands: [
-            Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self, Export.self,
-            Provenance.self,
+            Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self, Diff.self,
+            Export.self, Provenance.self,
         ])
 
     struct Create: AsyncParsableCommand {
@@ -50,18 +50,19 @@ struct StoryCommand: AsyncParsableCommand {
             abstract: "Edit content with a JSON merge patch (null removes a field).")
         @Argument var id: String
         @Option(help: "The patch; - reads stdin.") var file: String
+        @Option(help: "Why; recorded on the edit's audit event.") var reason: String?
         @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
         @OptionGroup var actor: StoryActor
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (file, ifVersion, actor) = (file, ifVersion, actor)
+            let (file, reason, ifVersion, actor) = (file, reason, ifVersion, actor)
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
                 let patch = try JSONCoding.decode(JSONValue.self, from: try Console.readJSON(file))
                 let principal = try await actor.principal(database, logger: logger)
                 let story = try await StoryStore(database: database).edit(
-                    id, patch: patch, ifVersion: ifVersion, by: principal, logger: logger)
+                    id, patch: patch, reason: reason, ifVersion: ifVersion, by: principal, logger: logger)
                 try StoryOutput.story(story, json: actor.json)
             }
         }
@@ -195,6 +196,34 @@ struct StoryCommand: AsyncParsableCommand {
                         "r\(r.number)  v\(r.version)  \(JSONCoding.formatDate(r.createdAt))  \(r.createdBy)  \(r.state.rawValue)  changed: \(fields)"
                     )
                 }
+            }
+        }
+    }
+}
+
+extension StoryCommand {
+    struct Diff: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "What changed from one revision of a story to another (either order).")
+        @Argument var id: String
+        @Argument(help: "The revision to compare from.") var from: Int
+        @Argument(help: "The revision to compare to.") var to: Int
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (from, to, actor) = (from, to, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { database, logger in
+                _ = try await actor.principal(database, logger: logger)
+                let changes = try await WiredeskCore.Revisions.diff(
+                    from, to, of: id, database: database, logger: logger)
+                if actor.json {
+                    // The API's RevisionDiff.
+                    struct RevisionDiff: Encodable { var from: Int; var to: Int; var changes: [FieldChange] }
+                    return try Console.printJSON(RevisionDiff(from: from, to: to, changes: changes))
+                }
+                for change in changes { print(StoryOutput.change(change)) }
             }
         }
     }

@@ -92,6 +92,20 @@ enum StoryOutput {
         return line
     }
 
+    /// One changed field on one line: `standfirst: (none) → "Oil output…"`. Values are JSON (so a
+    /// line break in copy cannot break the line), cut to fit a terminal; `story revisions ID N`
+    /// prints a revision in full.
+    static func change(_ change: FieldChange) -> String {
+        "\(change.field): \(value(change.from)) → \(value(change.to))"
+    }
+
+    private static func value(_ value: JSONValue?) -> String {
+        guard let value else { return "(none)" }
+        let text = (try? JSONCoding.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        let head = text.prefix(61)
+        return head.count > 60 ? String(head.dropLast(2)) + "…" : text
+    }
+
     private static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }

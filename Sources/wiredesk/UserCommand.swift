@@ -21,7 +21,7 @@ struct AdminActor: ParsableArguments {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self])
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self, Enable.self, RoleCmd.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user with a role.")
@@ -81,6 +81,48 @@ struct UserCommand: AsyncParsableCommand {
             }
         }
     }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enable a disabled user: their live tokens work again at once.")
+        @Argument var name: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, actor) = (name, actor)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let (user, changed) = try await users.enable(
+                    name, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { return try Console.printJSON(user) }
+                print(changed ? "enabled \(user.name)" : "\(user.name) is already enabled; nothing changed")
+            }
+        }
+    }
+
+    struct RoleCmd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "role", abstract: "Change a user's role; their tokens act in it from the next request.")
+        @Argument var name: String
+        @Argument(help: "reporter, editor, publisher, admin, auditor or ingest.") var role: Role
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, role, actor) = (name, role, actor)
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                let (user, changed) = try await users.changeRole(
+                    of: name, to: role, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { return try Console.printJSON(user) }
+                print(
+                    changed
+                        ? "\(user.name) is now \(user.role.rawValue)"
+                        : "\(user.name) is already \(user.role.rawValue); nothing changed")
+            }
+        }
+    }
 }
 
 struct TokenCommand: AsyncParsableCommand {
@@ -91,21 +133,34 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a token; it is printed once and never stored.")
         @Argument(help: "The user the token acts as.") var user: String
+        @Option(help: "Expire after this long: 12h, 90d, 2w (at most 3650d). Default: never.") var expires: String?
         @OptionGroup var actor: AdminActor
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
             let (user, actor) = (user, actor)
+            // Read before connecting: bad input is refused with nothing touched.
+            let lifetime: Duration?
+            do {
+                lifetime = try expires.map(TokenLifetime.parse)
+            } catch {
+                throw Console.report(error, json: actor.json)
+            }
             try await database.run(json: actor.json) { database, logger in
                 let users = UserStore(database: database)
                 let (token, info) = try await users.createToken(
-                    for: user, by: try await actor.principal(users, logger: logger), logger: logger)
+                    for: user, expiresIn: lifetime, by: try await actor.principal(users, logger: logger),
+                    logger: logger)
+                let expiry = info.expiresAt.map(JSONCoding.formatDate)
                 if actor.json {
-                    try Console.printJSON(["token": token, "id": info.id.uuidString.lowercased(), "user": info.user])
+                    var object = ["token": token, "id": info.id.uuidString.lowercased(), "user": info.user]
+                    object["expiresAt"] = expiry
+                    try Console.printJSON(object)
                 } else {
                     print(token)
                     Console.printError(
-                        "token \(info.id.uuidString.lowercased()) for \(info.user); it will not be shown again")
+                        "token \(info.id.uuidString.lowercased()) for \(info.user)\(expiry.map { ", expires \($0)" } ?? ""); it will not be shown again"
+                    )
                 }
             }
         }
@@ -145,7 +200,11 @@ struct TokenCommand: AsyncParsableCommand {
                 let tokens = try await UserStore(database: database).tokens(of: user, logger: logger)
                 if json { return try Console.printJSON(tokens) }
                 for token in tokens {
-                    let status = token.revokedAt.map { "revoked \(JSONCoding.formatDate($0))" } ?? "active"
+                    var status = token.revokedAt.map { "revoked \(JSONCoding.formatDate($0))" } ?? "active"
+                    if let expiresAt = token.expiresAt {
+                        // This machine's clock, for reading only: the server asks the database's.
+                        status += "  \(expiresAt > Date() ? "expires" : "expired") \(JSONCoding.formatDate(expiresAt))"
+                    }
                     print(
                         "\(token.id.uuidString.lowercased())  \(token.user.padding(toLength: 20, withPad: " ", startingAt: 0)) created \(JSONCoding.formatDate(token.createdAt))  \(status)"
                     )

@@ -46,6 +46,17 @@ import WiredeskTestSupport
         #expect(Int(match.output[1].substring ?? "") == limit)
     }
 
+    /// PATCH /v1/stories/{id}?reason=… takes what a transition's reason takes.
+    @Test func editReasonParameterHasTheReasonLimit() throws {
+        let spec = try String(
+            contentsOf: TestDatabase.repositoryRoot.appendingPathComponent("Sources/WiredeskAPI/openapi.yaml"), encoding: .utf8)
+        let lines = spec.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "    EditReason:"), "components.parameters.EditReason is not in the spec")
+        let block = lines[(start + 1)...].prefix { $0.hasPrefix("      ") }.joined(separator: "\n")
+        let match = try #require(block.firstMatch(of: /maxLength: ([0-9]+)/), "EditReason has no maxLength")
+        #expect(Int(match.output.1) == Limits.reason)
+    }
+
     /// The lines of one property of a component schema (the spec is indented two spaces a level).
     static func property(_ name: String, of schema: String, in spec: String) -> String? {
         let lines = spec.split(separator: "\n", omittingEmptySubsequences: false)

@@ -115,12 +115,14 @@ public struct StoryStore: Sendable {
         return try await insert(content, by: principal, reason: reason, on: connection, logger: logger)
     }
 
-    /// Applies a JSON merge patch (RFC 7386) to the story's content. A patch that changes nothing
-    /// writes nothing and returns the story as it is.
+    /// Applies a JSON merge patch (RFC 7386) to the story's content; `reason`, when given, is
+    /// recorded on the edit's audit event. A patch that changes nothing writes nothing and returns
+    /// the story as it is.
     public func edit(
-        _ id: UUID, patch: JSONValue, ifVersion: Int, by principal: Principal, logger: Logger
+        _ id: UUID, patch: JSONValue, reason: String? = nil, ifVersion: Int, by principal: Principal, logger: Logger
     ) async throws -> Story {
-        try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, _ in
+        let reason = try Self.reason(reason)
+        return try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, _ in
             // The patch first: input wrong in itself is refused as such, before who may edit what.
             let content = try story.content.applying(patch)
             let state = try Workflow.checkEdit(story, by: principal)
@@ -128,7 +130,7 @@ public struct StoryStore: Sendable {
             var changed = story
             changed.content = content
             changed.state = state
-            return Change(previous: story, story: changed, action: "edit", reason: nil, by: principal)
+            return Change(previous: story, story: changed, action: "edit", reason: reason, by: principal)
         }
     }
 
@@ -138,11 +140,7 @@ public struct StoryStore: Sendable {
         _ id: UUID, _ transition: Transition, reason: String? = nil, patch: JSONValue? = nil, ifVersion: Int,
         by principal: Principal, logger: Logger
     ) async throws -> Story {
-        // A blank reason is no reason: the workflow then names the rule that needs one.
-        let reason = reason.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
-        var v = Validator()
-        v.text(reason, "reason", max: Limits.reason)
-        try v.finish()
+        let reason = try Self.reason(reason)
         if patch != nil, transition != .correct {
             throw WiredeskError.invalid(field: "patch", "only a correction carries a content patch")
         }
@@ -164,6 +162,17 @@ public struct StoryStore: Sendable {
         }
         Counter(label: "wiredesk_transitions_total", dimensions: [("transition", transition.rawValue)]).increment()
         return story
+    }
+
+    /// Why a change was made, as the trail records it: running text of at most `Limits.reason`.
+    /// A blank reason is no reason (nil): for a transition that needs one, the workflow then names
+    /// the rule. Checked before anything is read or written.
+    public static func reason(_ text: String?) throws -> String? {
+        let reason = text.flatMap { $0.allSatisfy(\.isWhitespace) ? nil : $0 }
+        var v = Validator()
+        v.text(reason, "reason", max: Limits.reason)
+        try v.finish()
+        return reason
     }
 
     /// A newer version of an agency item, recorded on the story it fed as a `wire-update` whose

@@ -15,6 +15,8 @@ public struct APIToken: Encodable, Equatable, Sendable {
     public var user: String
     public var createdAt: Date
     public var revokedAt: Date?
+    /// When the token stops working; nil: never (until revoked).
+    public var expiresAt: Date?
 }
 
 /// Users and their API tokens (`users`, `api_tokens`). A token is shown once, when created; only
@@ -88,11 +90,57 @@ public struct UserStore: Sendable {
                     on: connection, logger: logger)
                 return user
             }
-            let existing = try await Self.decodeUsers(
+            return try await Self.user(name, on: connection, logger: logger)
+        }
+    }
+
+    /// Lets a disabled user act again; their tokens that are neither revoked nor expired work
+    /// again from the next request. `changed` is false, and nothing is written, if the user was
+    /// not disabled.
+    public func enable(
+        _ name: String, by principal: Principal, logger: Logger
+    ) async throws -> (user: User, changed: Bool) {
+        try Self.checkAdmin(principal)
+        return try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE users SET disabled_at = NULL WHERE name = \(name) AND disabled_at IS NOT NULL
+                RETURNING \(unescaped: Self.userColumns)
+                """,
+                logger: logger)
+            if let user = try await Self.decodeUsers(rows).first {
+                try await AuditLog.record(
+                    AuditEntry(principal: principal, action: "user.enable", subject: name),
+                    on: connection, logger: logger)
+                return (user, true)
+            }
+            return (try await Self.user(name, on: connection, logger: logger), false)
+        }
+    }
+
+    /// Gives the user another role. Tokens carry no role: each request reads the user's, so the
+    /// change holds from the next request on. `changed` is false, and nothing is written, if the
+    /// user already has `role`.
+    public func changeRole(
+        of name: String, to role: Role, by principal: Principal, logger: Logger
+    ) async throws -> (user: User, changed: Bool) {
+        try Self.checkAdmin(principal)
+        return try await database.transaction(logger: logger) { connection in
+            let current = try await Self.decodeUsers(
                 connection.query(
-                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name)", logger: logger))
-            guard let user = existing.first else { throw Self.noSuchUser(name) }
-            return user
+                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name) FOR UPDATE", logger: logger))
+            guard let user = current.first else { throw Self.noSuchUser(name) }
+            guard user.role != role else { return (user, false) }
+            let rows = try await connection.query(
+                "UPDATE users SET role = \(role.rawValue) WHERE name = \(name) RETURNING \(unescaped: Self.userColumns)",
+                logger: logger)
+            let changed = try await Self.decodeUsers(rows)[0]
+            try await AuditLog.record(
+                AuditEntry(
+                    principal: principal, action: "user.role",
+                    reason: "\(user.role.rawValue) → \(role.rawValue)", subject: name),
+                on: connection, logger: logger)
+            return (changed, true)
         }
     }
 
@@ -107,11 +155,14 @@ public struct UserStore: Sendable {
 
     // MARK: Tokens
 
-    /// Returns the token itself, which is never stored and cannot be shown again.
+    /// Returns the token itself, which is never stored and cannot be shown again. With
+    /// `expiresIn`, the token stops working that long after the database's `now()`.
     public func createToken(
-        for name: String, by principal: Principal, logger: Logger
+        for name: String, expiresIn lifetime: Duration? = nil, by principal: Principal, logger: Logger
     ) async throws -> (token: String, info: APIToken) {
         try Self.checkAdmin(principal)
+        if let lifetime { try TokenLifetime.check(lifetime) }
+        let seconds = lifetime?.components.seconds
         var bytes = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
         for i in bytes.indices { bytes[i] = generator.next() }
@@ -130,14 +181,16 @@ public struct UserStore: Sendable {
             guard !disabled else { throw WiredeskError(.invalidTransition, "user \(name) is disabled") }
             let rows = try await connection.query(
                 """
-                INSERT INTO api_tokens (id, user_name, token_hash) VALUES (\(id), \(name), \(Self.hash(token)))
+                INSERT INTO api_tokens (id, user_name, token_hash, expires_at)
+                VALUES (\(id), \(name), \(Self.hash(token)), now() + make_interval(secs => \(seconds)::float8))
                 RETURNING \(unescaped: Self.tokenColumns)
                 """,
                 logger: logger)
             let info = try await Self.decodeTokens(rows)[0]
+            let expiry = info.expiresAt.map { ", expires \(JSONCoding.formatDate($0))" } ?? ""
             try await AuditLog.record(
                 AuditEntry(
-                    principal: principal, action: "token.create", reason: "for \(name)",
+                    principal: principal, action: "token.create", reason: "for \(name)\(expiry)",
                     subject: id.uuidString.lowercased()),
                 on: connection, logger: logger)
             return info
@@ -182,16 +235,18 @@ public struct UserStore: Sendable {
         ).map(Self.decodeToken)
     }
 
-    /// The user behind a live token, or `unauthenticated`.
+    /// The user behind a live token, or `unauthenticated`. Expiry is the database's clock, the
+    /// same one that set it.
     public func authenticate(token: String, source: ChangeSource, logger: Logger) async throws -> Principal {
         let rows = try await database.rows(
             """
             SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name
             WHERE t.token_hash = \(Self.hash(token)) AND t.revoked_at IS NULL AND u.disabled_at IS NULL
+              AND (t.expires_at IS NULL OR t.expires_at > now())
             """,
             logger: logger)
         guard let (name, role) = try rows.first?.decode((String, String).self) else {
-            throw WiredeskError(.unauthenticated, "the token is unknown, revoked, or its user is disabled")
+            throw WiredeskError(.unauthenticated, "the token is unknown, revoked, expired, or its user is disabled")
         }
         return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
     }
@@ -199,7 +254,7 @@ public struct UserStore: Sendable {
     // MARK: SQL
 
     private static let userColumns = "name, role, created_at, disabled_at"
-    private static let tokenColumns = "id, user_name, created_at, revoked_at"
+    private static let tokenColumns = "id, user_name, created_at, revoked_at, expires_at"
 
     static func hash(_ token: String) -> Data {
         Data(SHA256.hash(data: Data(token.utf8)))
@@ -213,6 +268,14 @@ public struct UserStore: Sendable {
         }
     }
 
+    /// The user `name` as stored, or `notFound`.
+    private static func user(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> User {
+        let rows = try await connection.query(
+            "SELECT \(unescaped: userColumns) FROM users WHERE name = \(name)", logger: logger)
+        guard let user = try await decodeUsers(rows).first else { throw noSuchUser(name) }
+        return user
+    }
+
     private static func noSuchUser(_ name: String) -> WiredeskError {
         WiredeskError(.notFound, "no user named \(name)")
     }
@@ -223,8 +286,8 @@ public struct UserStore: Sendable {
     }
 
     private static func decodeToken(_ row: PostgresRow) throws -> APIToken {
-        let (id, user, createdAt, revokedAt) = try row.decode((UUID, String, Date, Date?).self)
-        return APIToken(id: id, user: user, createdAt: createdAt, revokedAt: revokedAt)
+        let (id, user, createdAt, revokedAt, expiresAt) = try row.decode((UUID, String, Date, Date?, Date?).self)
+        return APIToken(id: id, user: user, createdAt: createdAt, revokedAt: revokedAt, expiresAt: expiresAt)
     }
 
     private static func decodeUsers(_ rows: PostgresRowSequence) async throws -> [User] {
