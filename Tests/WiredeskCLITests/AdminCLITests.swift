@@ -82,7 +82,9 @@ import WiredeskTestSupport
     static func events(_ wiredesk: CLI) throws -> [[String: Any]] {
         let audit = try wiredesk("audit", "--json")
         try Self.expectOK(audit)
-        return try #require(try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [[String: Any]])
+        let page = try #require(try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [String: Any])
+        // Newest first; oldest first here.
+        return try #require(page["events"] as? [[String: Any]]).reversed()
     }
 
     static func expectOK(_ result: CLITests.Result, sourceLocation: SourceLocation = #_sourceLocation) throws {
