@@ -128,6 +128,25 @@ struct API: APIProtocol {
                         nextCursor: page.next.map { String($0) }))))
     }
 
+    func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
+        try AuditQuery.authorize(try RequestScope.principal())
+        let q = input.query
+        let query = try Self.queryParameter {
+            try AuditQuery.parsing(
+                story: q.story, actor: q.actor, action: q.action, source: q.source.flatMap { ChangeSource(rawValue: $0.rawValue) },
+                since: q.since, until: q.until, requestID: q.requestId)
+        }
+        let page = try await query.page(
+            after: try q.cursor.map(AuditQuery.Cursor.init(token:)), limit: q.limit ?? 100, database: database,
+            logger: RequestScope.logger)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        events: try page.events.map(Components.Schemas.AuditEvent.init),
+                        nextCursor: page.next?.token))))
+    }
+
     func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {
         _ = try RequestScope.principal()
         let page = try await Revisions.summaries(

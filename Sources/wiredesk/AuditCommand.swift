@@ -21,23 +21,9 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Only events of this HTTP request (its X-Request-ID).") var requestId: String?
 
         func query() throws -> AuditQuery {
-            func date(_ text: String?, _ name: String) throws -> Date? {
-                guard let text else { return nil }
-                guard JSONCoding.hasTimestampShape(text), let date = JSONCoding.parseDate(text) else {
-                    throw WiredeskError.malformed(field: name, "expected an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
-                }
-                return date
-            }
-            var storyID: UUID?
-            if let story {
-                guard let id = UUID(uuidString: story) else {
-                    throw WiredeskError.malformed(field: "story", "not a story id")
-                }
-                storyID = id
-            }
-            return AuditQuery(
-                story: storyID, actor: actor, action: action, source: source, since: try date(since, "since"),
-                until: try date(until, "until"), requestID: requestId)
+            try AuditQuery.parsing(
+                story: story, actor: actor, action: action, source: source, since: since, until: until,
+                requestID: requestId)
         }
     }
 

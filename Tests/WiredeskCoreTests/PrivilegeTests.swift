@@ -117,4 +117,18 @@ import WiredeskTestSupport
             for try await count in tables.decode(Int.self) { #expect(count == 0) }
         }
     }
+
+    /// From least privilege on, a migration says what the app role gets, even when it is nothing, so
+    /// that a new table cannot arrive without someone deciding its grants.
+    @Test func everyMigrationSinceLeastPrivilegeStatesTheAppRolesGrants() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: TestDatabase.migrationsDirectory.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        let since = files.drop { !$0.hasPrefix("0004_") }
+        #expect(since.count >= 3)
+        for file in since {
+            let sql = try String(
+                contentsOf: TestDatabase.migrationsDirectory.appendingPathComponent(file), encoding: .utf8)
+            #expect(sql.contains(":\"app_role\""), "\(file) does not state the app role's grants")
+        }
+    }
 }

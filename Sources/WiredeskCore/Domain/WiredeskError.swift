@@ -85,6 +85,13 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
     public static func decoding(_ error: DecodingError) -> WiredeskError {
         switch error {
         case .dataCorrupted(let context) where context.codingPath.isEmpty:
+            // An enum outside its cases says so in Swift's words ("Cannot initialize Source from
+            // invalid String value fax"); the OpenAPI runtime decodes query parameters with no path.
+            if context.debugDescription.hasPrefix("Cannot initialize "),
+                let value = context.debugDescription.range(of: " value ").map({ context.debugDescription[$0.upperBound...] })
+            {
+                return malformed(field: "", "not one of the accepted values: \(value)")
+            }
             return malformed(field: "", "malformed JSON")
         case .dataCorrupted(let context):
             // Codable's and the OpenAPI runtime's wording for a key the schema does not have.

@@ -27,6 +27,40 @@ public struct AuditQuery: Sendable, Equatable {
         self.requestID = requestID
     }
 
+    /// The filters as people type them, from CLI options or query parameters: text that is not a
+    /// story id or an RFC 3339 time is refused, naming the filter.
+    public static func parsing(
+        story: String?, actor: String?, action: String?, source: ChangeSource?, since: String?, until: String?,
+        requestID: String?
+    ) throws -> AuditQuery {
+        func date(_ text: String?, _ name: String) throws -> Date? {
+            guard let text else { return nil }
+            guard JSONCoding.hasTimestampShape(text), let date = JSONCoding.parseDate(text) else {
+                throw WiredeskError.malformed(field: name, "expected an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
+            }
+            return date
+        }
+        var storyID: UUID?
+        if let story {
+            guard let id = UUID(uuidString: story) else { throw WiredeskError.malformed(field: "story", "not a story id") }
+            storyID = id
+        }
+        return AuditQuery(
+            story: storyID, actor: actor, action: action, source: source, since: try date(since, "since"),
+            until: try date(until, "until"), requestID: requestID)
+    }
+
+    /// Who may read the whole trail: it names every user's actions, not only one story's.
+    public static let readers: Set<Role> = [.auditor, .admin]
+
+    public static func authorize(_ principal: Principal) throws {
+        guard readers.contains(principal.role) else {
+            throw WiredeskError(
+                .forbidden, "\(principal.name) is \(principal.role.rawValue); only auditor and admin may query the audit trail",
+                rule: "audit.role")
+        }
+    }
+
     /// Where a page ends in the newest-first order (at, id): microseconds and id, `1764…-1042`.
     public struct Cursor: Equatable, Sendable {
         public var micros: Int64

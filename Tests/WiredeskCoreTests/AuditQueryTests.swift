@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import WiredeskCore
+import WiredeskTestSupport
+
+/// Auditors' queries over the whole trail return exactly the matching events: each filter alone and
+/// combined, every page once and in order, and the export the same events oldest first.
+@Suite struct AuditQueryTests {
+    /// A small newsroom's day: stories by two reporters, an editor's transitions, one request with
+    /// an id, user and token events by the admin.
+    static func day(_ newsroom: Newsroom) async throws {
+        let first = try await newsroom.story(through: [.submit, .approve, .publish])
+        _ = try await newsroom.story(by: newsroom.otherReporter, through: [.submit, .requestChanges])
+        let viaAPI = Principal(name: "rita", role: .reporter, source: .api, requestID: "req-almaty-7")
+        let third = try await newsroom.stories.create(try Newsroom.almaty(), by: viaAPI, logger: newsroom.logger)
+        _ = try await newsroom.stories.transition(
+            third.id, .submit, reason: nil, patch: nil, ifVersion: third.version, by: viaAPI, logger: newsroom.logger)
+        _ = try await newsroom.users.createToken(for: "pat", by: newsroom.admin, logger: newsroom.logger)
+        _ = try await newsroom.users.disable("ravi", by: newsroom.admin, logger: newsroom.logger)
+        _ = try await newsroom.stories.transition(
+            first.id, .correct, reason: "Corrects the number of arrests",
+            patch: .object(["standfirst": .string("Corrected")]), ifVersion: first.version, by: newsroom.editor,
+            logger: newsroom.logger)
+    }
+
+    /// Every page of `query`, following the cursors.
+    static func allPages(_ query: AuditQuery, limit: Int, _ newsroom: Newsroom) async throws -> [AuditEvent] {
+        var events: [AuditEvent] = []
+        var cursor: AuditQuery.Cursor?
+        repeat {
+            let page = try await query.page(
+                after: cursor, limit: limit, database: newsroom.database, logger: newsroom.logger)
+            #expect(page.events.count <= limit)
+            events += page.events
+            cursor = page.next
+            if let next = cursor {
+                // A client sends the cursor back as text.
+                cursor = try AuditQuery.Cursor(token: next.token)
+            }
+        } while cursor != nil
+        return events
+    }
+
+    static func exported(_ query: AuditQuery, _ newsroom: Newsroom) async throws -> [Int64] {
+        let ids = Collected()
+        try await query.export(database: newsroom.database, logger: newsroom.logger) { ids.append($0.id) }
+        return ids.values
+    }
+
+    final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var ids: [Int64] = []
+        func append(_ id: Int64) { lock.withLock { ids.append(id) } }
+        var values: [Int64] { lock.withLock { ids } }
+    }
+
+    @Test func eachFilterAndCombinationReturnsExactlyTheMatchingEvents() async throws {
+        try await Newsroom.with { newsroom in
+            try await Self.day(newsroom)
+            let everything = try await Self.allPages(AuditQuery(), limit: 500, newsroom)
+            #expect(everything.count == (try await newsroom.count("SELECT count(*) FROM audit_events")))
+            #expect(everything.count > 15)
+            let newestFirst = everything.sorted { ($0.at, $0.id) > ($1.at, $1.id) }
+            #expect(everything.map(\.id) == newestFirst.map(\.id))
+
+            // Time bounds halfway between events, so that no event sits on one.
+            let times = Array(Set(everything.map(\.at))).sorted()
+            let since = times[times.count / 3 - 1].addingTimeInterval(
+                times[times.count / 3].timeIntervalSince(times[times.count / 3 - 1]) / 2)
+            let until = times[2 * times.count / 3 - 1].addingTimeInterval(
+                times[2 * times.count / 3].timeIntervalSince(times[2 * times.count / 3 - 1]) / 2)
+            let story = try #require(everything.first { $0.actor == "ravi" && $0.action == "create" }?.storyId)
+
+            let cases: [(AuditQuery, (AuditEvent) -> Bool)] = [
+                (AuditQuery(story: story), { $0.storyId == story }),
+                (AuditQuery(actor: "ed"), { $0.actor == "ed" }),
+                (AuditQuery(action: "submit"), { $0.action == "submit" }),
+                (AuditQuery(source: .api), { $0.source == .api }),
+                (AuditQuery(since: since), { $0.at >= since }),
+                (AuditQuery(until: until), { $0.at < until }),
+                (AuditQuery(since: since, until: until), { $0.at >= since && $0.at < until }),
+                (AuditQuery(actor: "ed", since: since, until: until), { $0.actor == "ed" && $0.at >= since && $0.at < until }),
+                (AuditQuery(actor: "ada", action: "user.disable"), { $0.actor == "ada" && $0.action == "user.disable" }),
+                (AuditQuery(requestID: "req-almaty-7"), { $0.requestId == "req-almaty-7" }),
+                (AuditQuery(actor: "nobody"), { _ in false }),
+            ]
+            for (query, matches) in cases {
+                let expected = everything.filter(matches).map(\.id)
+                #expect(try await Self.allPages(query, limit: 2, newsroom).map(\.id) == expected, "\(query)")
+                #expect(try await Self.exported(query, newsroom) == expected.reversed(), "\(query)")
+            }
+            // The filters that must find something do.
+            for (query, matches) in cases.dropLast() { #expect(everything.contains(where: matches), "\(query)") }
+            // User and token events are in the trail, naming whom they were about.
+            let disable = try #require(everything.first { $0.action == "user.disable" })
+            #expect(disable.subject == "ravi" && disable.actor == "ada")
+            #expect(everything.contains { $0.action == "token.create" && $0.reason == "for pat" })
+        }
+    }
+
+    @Test func filtersAndCursorsAsTypedAreCheckedBeforeAnyQuery() throws {
+        let query = try AuditQuery.parsing(
+            story: "6F2C0E52-5B8B-4F53-9B0E-0A3C3C6D8E11", actor: "ed", action: nil, source: .cli,
+            since: "2026-11-01T00:00:00Z", until: "2026-11-02T00:00:00.5+01:00", requestID: nil)
+        #expect(query.story == UUID(uuidString: "6f2c0e52-5b8b-4f53-9b0e-0a3c3c6d8e11"))
+        #expect(query.since == Date(timeIntervalSince1970: 1_793_491_200))
+        #expect(query.until == Date(timeIntervalSince1970: 1_793_491_200 + 82_800.5))
+        for (story, since) in [("almaty", nil), (nil, "yesterday"), (nil, "2026-02-30T00:00:00Z")] as [(String?, String?)] {
+            #expect(throws: WiredeskError.self) {
+                try AuditQuery.parsing(
+                    story: story, actor: nil, action: nil, source: nil, since: since, until: nil, requestID: nil)
+            }
+        }
+        for token in ["", "1", "-1", "1-0", "1-", "a-1", "123456789012345678-1", "1-2-3"] {
+            #expect(throws: WiredeskError.self, "\(token)") { try AuditQuery.Cursor(token: token) }
+        }
+        #expect(try AuditQuery.Cursor(token: "1764000000000000-42").token == "1764000000000000-42")
+    }
+
+    @Test func onlyAuditorsAndAdminsMayQueryTheWholeTrail() throws {
+        for role in Role.allCases {
+            let principal = Principal(name: "x", role: role, source: .api)
+            if role == .auditor || role == .admin {
+                try AuditQuery.authorize(principal)
+            } else {
+                #expect(throws: WiredeskError.self) { try AuditQuery.authorize(principal) }
+            }
+        }
+    }
+}
