@@ -3,15 +3,19 @@
 -- stories from the responses, so a 412 here would mean a lost or doubled write.
 dofile(os.getenv("WD_BENCH") .. "/wrk/common.lua")
 
-local ids
+local ids = {}
 local state = {}
 local version = {}
 
+-- A line is a story id (a new draft at version 1), or "id state version" for stories that have
+-- moved since they were seeded.
 function init(args)
-  ids = loadIds()
-  for _, id in ipairs(ids) do
-    state[id] = "draft"
-    version[id] = 1
+  for _, line in ipairs(loadIds()) do
+    local id, s, v = line:match("^(%S+) (%S+) (%d+)$")
+    id = id or line
+    ids[#ids + 1] = id
+    state[id] = s or "draft"
+    version[id] = tonumber(v) or 1
   end
 end
 

@@ -257,11 +257,18 @@ public enum AuditChain {
                             "seal \(seq + 1) is missing: the chain jumps from position \(position) to seal \(number) at \(first)")
                 }
                 var index = 0
+                // The seal's range. With two row comparisons PostgreSQL positions the index scan at
+                // the start of the first transaction and reads every event of it: a bulk load in one
+                // transaction made each seal cost the whole load. One bound in the index, a limit,
+                // and the other bound outside it keep a seal's cost to its own events.
                 let events = try await connection.stream(
                     """
-                    SELECT \(unescaped: eventColumns) FROM audit_events
-                    WHERE (txid, id) > (\(cursor.txid)::text::xid8, \(cursor.id))
-                      AND (txid, id) <= (\(lastTxid)::text::xid8, \(lastID))
+                    SELECT \(unescaped: eventColumns) FROM (
+                        SELECT * FROM audit_events
+                        WHERE (txid, id) > (\(cursor.txid)::text::xid8, \(cursor.id)) AND txid <= \(lastTxid)::text::xid8
+                        ORDER BY txid, id LIMIT \(ids.count + 1)
+                    ) AS audit_events
+                    WHERE (audit_events.txid, audit_events.id) <= (\(lastTxid)::text::xid8, \(lastID))
                     ORDER BY audit_events.txid, audit_events.id
                     """,
                     logger: logger)
