@@ -107,46 +107,6 @@ struct API: APIProtocol {
         return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
     }
 
-    func getStoryHistory(_ input: Operations.GetStoryHistory.Input) async throws -> Operations.GetStoryHistory.Output {
-        _ = try RequestScope.principal()
-        let id = try Self.storyID(input.path.id)
-        var before: Int64?
-        if let cursor = input.query.cursor {
-            // The spec's pattern: 1 to 18 digits, no leading zero.
-            guard let value = ASCII.number(cursor.utf8, maxDigits: 18, leadingZero: false) else {
-                throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
-            }
-            before = value
-        }
-        let page = try await AuditLog.history(
-            of: id, before: before, limit: input.query.limit ?? 100, database: database, logger: RequestScope.logger)
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        events: try page.events.map(Components.Schemas.AuditEvent.init),
-                        nextCursor: page.next.map { String($0) }))))
-    }
-
-    func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
-        try AuditQuery.authorize(try RequestScope.principal())
-        let q = input.query
-        let query = try Self.queryParameter {
-            try AuditQuery.parsing(
-                story: q.story, actor: q.actor, action: q.action, source: q.source.flatMap { ChangeSource(rawValue: $0.rawValue) },
-                since: q.since, until: q.until, requestID: q.requestId)
-        }
-        let page = try await query.page(
-            after: try q.cursor.map(AuditQuery.Cursor.init(token:)), limit: q.limit ?? 100, database: database,
-            logger: RequestScope.logger)
-        return .ok(
-            .init(
-                body: .json(
-                    .init(
-                        events: try page.events.map(Components.Schemas.AuditEvent.init),
-                        nextCursor: page.next?.token))))
-    }
-
     func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {
         _ = try RequestScope.principal()
         let page = try await Revisions.summaries(

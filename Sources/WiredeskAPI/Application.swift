@@ -68,6 +68,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
+    AuditRoutes(database: database).register(on: router)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),

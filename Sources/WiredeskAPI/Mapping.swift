@@ -136,18 +136,6 @@ extension Components.Schemas.FieldChange {
     }
 }
 
-extension Components.Schemas.AuditEvent {
-    init(_ event: AuditEvent) throws {
-        self.init(
-            id: event.id, at: event.at, actor: event.actor, actorRole: .init(rawValue: event.actorRole.rawValue)!,
-            source: .init(rawValue: event.source.rawValue)!, requestId: event.requestId,
-            storyId: event.storyId?.uuidString.lowercased(), action: event.action,
-            fromState: event.fromState.map(Components.Schemas.StoryState.init),
-            toState: event.toState.map(Components.Schemas.StoryState.init), version: event.version,
-            diff: try event.diff?.map(Components.Schemas.FieldChange.init), reason: event.reason, subject: event.subject)
-    }
-}
-
 extension Components.Schemas.Revision {
     init(_ revision: Revision) throws {
         self.init(

@@ -107,22 +107,10 @@ struct AuditCommand: AsyncParsableCommand {
                 do {
                     report = try await AuditChain.verify(since: since, anchor: anchor, database: database, logger: logger)
                 } catch let broken as AuditChain.Broken {
-                    if json {
-                        struct Failure: Encodable {
-                            var ok = false
-                            var broken: AuditChain.Broken
-                        }
-                        try Console.printJSON(Failure(broken: broken))
-                    }
+                    if json { try Console.printJSON(Outcome(ok: false, broken: broken)) }
                     throw WiredeskError(.conflict, "the audit trail does not match its chain: \(broken.message)")
                 }
-                if json {
-                    struct Success: Encodable {
-                        var ok = true
-                        var report: AuditChain.Report
-                    }
-                    return try Console.printJSON(Success(report: report))
-                }
+                if json { return try Console.printJSON(Outcome(ok: true, report: report)) }
                 var line = "ok: \(report.verified) events in \(report.seals) seals match the chain"
                 if let head = report.head { line += "; head \(head)" }
                 if report.anchorMatched == true { line += "; the anchor matches" }
@@ -133,6 +121,13 @@ struct AuditCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+
+    /// `verify --json`: `{"ok": true, "report": …}` or `{"ok": false, "broken": …}`.
+    struct Outcome: Encodable {
+        var ok: Bool
+        var report: AuditChain.Report?
+        var broken: AuditChain.Broken?
     }
 
     struct Anchor: AsyncParsableCommand {

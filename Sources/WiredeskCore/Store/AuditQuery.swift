@@ -35,10 +35,21 @@ public struct AuditQuery: Sendable, Equatable {
     ) throws -> AuditQuery {
         func date(_ text: String?, _ name: String) throws -> Date? {
             guard let text else { return nil }
-            guard JSONCoding.hasTimestampShape(text), let date = JSONCoding.parseDate(text) else {
+            guard JSONCoding.hasTimestampShape(text) else {
                 throw WiredeskError.malformed(field: name, "expected an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
             }
+            // The shape is right, the day or year is not one there is (Feb 30, year 0).
+            guard let date = JSONCoding.parseDate(text) else {
+                throw WiredeskError.invalid(field: name, "no such time in the years 0001 to 9999 UTC: \(text)")
+            }
             return date
+        }
+        func text(_ value: String?, _ name: String) throws -> String? {
+            guard let value else { return nil }
+            guard (1...255).contains(value.unicodeScalars.count) else {
+                throw WiredeskError.malformed(field: name, "expected 1 to 255 characters")
+            }
+            return value
         }
         var storyID: UUID?
         if let story {
@@ -46,8 +57,8 @@ public struct AuditQuery: Sendable, Equatable {
             storyID = id
         }
         return AuditQuery(
-            story: storyID, actor: actor, action: action, source: source, since: try date(since, "since"),
-            until: try date(until, "until"), requestID: requestID)
+            story: storyID, actor: try text(actor, "actor"), action: try text(action, "action"), source: source,
+            since: try date(since, "since"), until: try date(until, "until"), requestID: try text(requestID, "requestId"))
     }
 
     /// Who may read the whole trail: it names every user's actions, not only one story's.
@@ -72,7 +83,7 @@ public struct AuditQuery: Sendable, Equatable {
             let bad = WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
             let parts = token.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
             guard parts.count == 2, let micros = ASCII.number(parts[0], maxDigits: 17),
-                let id = ASCII.number(parts[1], maxDigits: 18), id > 0
+                let id = ASCII.number(parts[1], maxDigits: 18, leadingZero: false), id > 0
             else { throw bad }
             self.micros = micros
             self.id = id
@@ -107,6 +118,24 @@ public struct AuditQuery: Sendable, Equatable {
     public func page(
         after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database, logger: Logger
     ) async throws -> Page {
+        let (events, next) = try await page(
+            after: cursor, limit: limit, maximumBytes: maximumBytes, as: .value, database: database, logger: logger)
+        return Page(events: events, next: next)
+    }
+
+    /// The same page as the API's JSON, written by PostgreSQL (see `RenderedPage`).
+    public func renderedPage(
+        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database, logger: Logger
+    ) async throws -> RenderedPage {
+        let (events, next) = try await page(
+            after: cursor, limit: limit, maximumBytes: maximumBytes, as: .json, database: database, logger: logger)
+        return RenderedPage(events: events, nextCursor: next?.token)
+    }
+
+    private func page<Item>(
+        after cursor: Cursor?, limit: Int, maximumBytes: Int, as format: EventFormat<Item>, database: Database,
+        logger: Logger
+    ) async throws -> (items: [Item], next: Cursor?) {
         guard AuditLog.pageLimit.contains(limit) else {
             throw WiredeskError.malformed(field: "limit", "expected 1 to \(AuditLog.pageLimit.upperBound)")
         }
@@ -119,26 +148,20 @@ public struct AuditQuery: Sendable, Equatable {
             } ?? ""
         let rows = try await database.rows(
             """
-            SELECT \(unescaped: AuditLog.columns), (extract(epoch FROM at) * 1000000)::bigint FROM audit_events
+            SELECT \(unescaped: format.columns),
+                   (extract(epoch FROM at) * 1000000)::bigint AS position_us, id AS position_id
+            FROM audit_events
             WHERE \(conditions) \(position)
             ORDER BY at DESC, id DESC LIMIT \(limit + 1)
             """,
             logger: logger)
-        var events: [AuditEvent] = []
-        var last: Cursor?
-        var bytes = 0
-        var full = false
-        for row in rows {
-            let (event, size) = try AuditLog.decodeMeasured(row)
-            if events.count == limit || (!events.isEmpty && bytes + size > maximumBytes) {
-                full = true
-                break
-            }
-            events.append(event)
-            bytes += size
-            last = Cursor(micros: try row.makeRandomAccess()[14].decode(Int64.self), id: event.id)
+        return try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
+            let (item, size) = try format.read(row)
+            let columns = row.makeRandomAccess()
+            let cursor = Cursor(
+                micros: try columns["position_us"].decode(Int64.self), id: try columns["position_id"].decode(Int64.self))
+            return (item, size, cursor)
         }
-        return Page(events: events, next: full ? last : nil)
     }
 
     /// Every matching event, oldest first, handed to `body` as it arrives from PostgreSQL: memory

@@ -83,19 +83,10 @@ public struct StoryStore: Sendable {
             LIMIT \(limit + 1)
             """,
             logger: logger)
-        var stories: [Story] = []
-        var bytes = 0
-        var full = false
-        for row in rows {
+        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
             let (story, size) = try Self.decodeMeasured(row)
-            if stories.count == limit || (!stories.isEmpty && bytes + size > maximumBytes) {
-                full = true
-                break
-            }
-            stories.append(story)
-            bytes += size
+            return (story, size, Cursor(createdAt: story.createdAt, id: story.id))
         }
-        let next = full ? stories.last.map { Cursor(createdAt: $0.createdAt, id: $0.id) } : nil
         return Page(stories: stories, next: next)
     }
 

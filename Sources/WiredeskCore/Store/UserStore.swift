@@ -76,22 +76,9 @@ public struct UserStore: Sendable {
 
     /// A disabled user can no longer act: their tokens and `--as` are refused from the next request.
     public func disable(_ name: String, by principal: Principal, logger: Logger) async throws -> User {
-        try Self.checkAdmin(principal)
-        return try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE users SET disabled_at = now() WHERE name = \(name) AND disabled_at IS NULL
-                RETURNING \(unescaped: Self.userColumns)
-                """,
-                logger: logger)
-            if let user = try await Self.decodeUsers(rows).first {
-                try await AuditLog.record(
-                    AuditEntry(principal: principal, action: "user.disable", subject: name),
-                    on: connection, logger: logger)
-                return user
-            }
-            return try await Self.user(name, on: connection, logger: logger)
-        }
+        try await change(
+            name, unless: { $0.disabledAt != nil }, set: "disabled_at = now()", by: principal, logger: logger
+        ) { _ in AuditEntry(principal: principal, action: "user.disable", subject: name) }.user
     }
 
     /// Lets a disabled user act again; their tokens that are neither revoked nor expired work
@@ -100,22 +87,9 @@ public struct UserStore: Sendable {
     public func enable(
         _ name: String, by principal: Principal, logger: Logger
     ) async throws -> (user: User, changed: Bool) {
-        try Self.checkAdmin(principal)
-        return try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE users SET disabled_at = NULL WHERE name = \(name) AND disabled_at IS NOT NULL
-                RETURNING \(unescaped: Self.userColumns)
-                """,
-                logger: logger)
-            if let user = try await Self.decodeUsers(rows).first {
-                try await AuditLog.record(
-                    AuditEntry(principal: principal, action: "user.enable", subject: name),
-                    on: connection, logger: logger)
-                return (user, true)
-            }
-            return (try await Self.user(name, on: connection, logger: logger), false)
-        }
+        try await change(
+            name, unless: { $0.disabledAt == nil }, set: "disabled_at = NULL", by: principal, logger: logger
+        ) { _ in AuditEntry(principal: principal, action: "user.enable", subject: name) }
     }
 
     /// Gives the user another role. Tokens carry no role: each request reads the user's, so the
@@ -124,23 +98,33 @@ public struct UserStore: Sendable {
     public func changeRole(
         of name: String, to role: Role, by principal: Principal, logger: Logger
     ) async throws -> (user: User, changed: Bool) {
+        try await change(
+            name, unless: { $0.role == role }, set: "role = \(role.rawValue)", by: principal, logger: logger
+        ) { before in
+            AuditEntry(
+                principal: principal, action: "user.role", reason: "\(before.role.rawValue) → \(role.rawValue)",
+                subject: name)
+        }
+    }
+
+    /// An admin's change to a user and its event, in one transaction, with the user's row locked:
+    /// nothing is written if the user is already as asked (`done`).
+    private func change(
+        _ name: String, unless done: @escaping @Sendable (User) -> Bool, set assignment: SQL, by principal: Principal,
+        logger: Logger, event: @escaping @Sendable (_ before: User) -> AuditEntry
+    ) async throws -> (user: User, changed: Bool) {
         try Self.checkAdmin(principal)
         return try await database.transaction(logger: logger) { connection in
-            let current = try await Self.decodeUsers(
-                connection.query(
-                    "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name) FOR UPDATE", logger: logger))
-            guard let user = current.first else { throw Self.noSuchUser(name) }
-            guard user.role != role else { return (user, false) }
-            let rows = try await connection.query(
-                "UPDATE users SET role = \(role.rawValue) WHERE name = \(name) RETURNING \(unescaped: Self.userColumns)",
+            let current = try await connection.stream(
+                "SELECT \(unescaped: Self.userColumns) FROM users WHERE name = \(name) FOR UPDATE", logger: logger)
+            guard let before = try await Self.decodeUsers(current).first else { throw Self.noSuchUser(name) }
+            guard !done(before) else { return (before, false) }
+            let rows = try await connection.stream(
+                "UPDATE users SET \(assignment) WHERE name = \(name) RETURNING \(unescaped: Self.userColumns)",
                 logger: logger)
-            let changed = try await Self.decodeUsers(rows)[0]
-            try await AuditLog.record(
-                AuditEntry(
-                    principal: principal, action: "user.role",
-                    reason: "\(user.role.rawValue) → \(role.rawValue)", subject: name),
-                on: connection, logger: logger)
-            return (changed, true)
+            let after = try await Self.decodeUsers(rows)[0]
+            try await AuditLog.record(event(before), on: connection, logger: logger)
+            return (after, true)
         }
     }
 
