@@ -87,6 +87,18 @@ public enum AuditChain {
     /// makes this one return 0 at once.
     @discardableResult
     public static func seal(database: Database, maxSeals: Int = .max, logger: Logger) async throws -> Int {
+        // Most rounds of a server's sealer find nothing new: one statement says so, where a round
+        // is a transaction of five, and their wake-ups showed in the latency of every request.
+        let pending = try await database.rows(
+            """
+            SELECT id FROM audit_events
+            WHERE (txid, id) > (coalesce((SELECT last_txid FROM audit_seals ORDER BY seq DESC LIMIT 1), '0'::xid8),
+                                coalesce((SELECT last_id FROM audit_seals ORDER BY seq DESC LIMIT 1), 0))
+              AND txid < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY txid, id LIMIT 1
+            """,
+            logger: logger)
+        guard !pending.isEmpty else { return 0 }
         var total = 0
         for _ in 0..<maxSeals {
             let (sealed, full) = try await database.transaction(logger: logger) { connection in
