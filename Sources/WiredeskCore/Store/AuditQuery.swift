@@ -49,6 +49,10 @@ public struct AuditQuery: Sendable, Equatable {
             guard (1...255).contains(value.unicodeScalars.count) else {
                 throw WiredeskError.malformed(field: name, "expected 1 to 255 characters")
             }
+            // No name, action or request id holds one, and PostgreSQL's text cannot hold NUL.
+            guard !value.unicodeScalars.contains(where: ControlCharacters.isControl) else {
+                throw WiredeskError.malformed(field: name, "control characters are not allowed")
+            }
             return value
         }
         var storyID: UUID?
