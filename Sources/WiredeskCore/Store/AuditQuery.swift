@@ -120,7 +120,8 @@ public struct AuditQuery: Sendable, Equatable {
     /// A page of matching events, newest first. Past the first event, a page stops before its
     /// diffs pass `maximumBytes`.
     public func page(
-        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database, logger: Logger
+        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = AuditLog.pageBytes, database: Database,
+        logger: Logger
     ) async throws -> Page {
         let (events, next) = try await page(
             after: cursor, limit: limit, maximumBytes: maximumBytes, as: .value, database: database, logger: logger)
@@ -129,7 +130,8 @@ public struct AuditQuery: Sendable, Equatable {
 
     /// The same page as the API's JSON, written by PostgreSQL (see `RenderedPage`).
     public func renderedPage(
-        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = 1 << 20, database: Database, logger: Logger
+        after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = AuditLog.pageBytes, database: Database,
+        logger: Logger
     ) async throws -> RenderedPage {
         let (events, next) = try await page(
             after: cursor, limit: limit, maximumBytes: maximumBytes, as: .json, database: database, logger: logger)
