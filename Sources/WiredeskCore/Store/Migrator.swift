@@ -104,7 +104,16 @@ public struct Migrator: Sendable {
             var done: [Migration] = []
             for migration in migrations where applied[migration.number] == nil {
                 logger.info("applying migration", metadata: ["migration": "\(migration.name)"])
-                try await connection.withTransaction(logger: logger) { connection in
+                let applied = try await connection.withTransaction(logger: logger) { connection -> Bool in
+                    // Under the session lock already; taken again for this transaction and the
+                    // record looked at once more, so that a migration is never applied twice even
+                    // if a run got past the session lock (CI once saw two runs create 0006's indexes).
+                    for try await _ in try await connection.query(
+                        "SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                    {}
+                    let recorded = try await connection.query(
+                        "SELECT 1 FROM schema_migrations WHERE number = \(migration.number)", logger: logger)
+                    for try await _ in recorded { return false }
                     for statement in statements(of: migration) {
                         do {
                             try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
@@ -119,8 +128,9 @@ public struct Migrator: Sendable {
                         VALUES (\(migration.number), \(migration.name), \(migration.checksum))
                         """,
                         logger: logger)
+                    return true
                 }
-                done.append(migration)
+                if applied { done.append(migration) }
             }
             return done
         }
@@ -191,7 +201,8 @@ public struct Migrator: Sendable {
     ) async throws -> T {
         try await databaseErrors {
             try await client.withConnection { connection in
-                try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
+                // Read to the end: the statement has run, and the lock is held, only when its row came.
+                for try await _ in try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger) {}
                 do {
                     try await connection.query(
                         """
