@@ -153,6 +153,31 @@ import WiredeskTestSupport
         }
     }
 
+    /// Moved into an earlier seal's range, an event is not mistaken for one added from outside: the
+    /// event that belongs there is named as moved.
+    @Test func anEventMovedAcrossSealsIsNamedAsMoved() async throws {
+        try await Newsroom.with { newsroom in
+            try await Self.someHistory(newsroom)
+            _ = try await Self.sealAll(newsroom)
+            let sealedFirst = try await Self.eventIDs(newsroom)
+            _ = try await newsroom.story(through: [.submit])
+            _ = try await Self.sealAll(newsroom)
+            let (first, second) = (sealedFirst[2], try #require(try await Self.eventIDs(newsroom).last))
+            try await Self.asAttacker(
+                newsroom,
+                [
+                    """
+                    UPDATE audit_events e SET txid = o.txid
+                    FROM audit_events o
+                    WHERE (e.id, o.id) IN ((\(first), \(second)), (\(second), \(first)))
+                    """
+                ])
+            let broken = try #require(try await Self.broken(newsroom))
+            #expect(broken.eventId == first)
+            #expect(broken.message.contains("deleted or moved"), "\(broken.message)")
+        }
+    }
+
     @Test func aTruncatedTailPassesAloneButNotAgainstTheAnchor() async throws {
         try await Newsroom.with { newsroom in
             try await Self.someHistory(newsroom)

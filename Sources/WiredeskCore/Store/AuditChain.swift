@@ -212,6 +212,35 @@ public enum AuditChain {
         }
     }
 
+    /// The trail has `found` where the seal has `expected` (nil: past the seal's end). An event no
+    /// seal holds was added; one that a seal holds was moved, and the event expected there is named.
+    private static func misplaced(
+        _ found: Int64, at position: Int64, expected: Int64?, laterInSeal: Bool, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> Broken {
+        var sealed = laterInSeal
+        if !sealed {
+            let seals = try await connection.rows(
+                "SELECT 1 FROM audit_seals WHERE \(found) = ANY (event_ids)", logger: logger)
+            sealed = !seals.isEmpty
+        }
+        guard sealed else {
+            return Broken(
+                eventId: found, position: position,
+                message: "event \(found) is not in the chain: it was added to the trail outside the write path")
+        }
+        guard let expected else {
+            return Broken(
+                eventId: found, position: position,
+                message: "event \(found) is out of place: the trail orders it at position \(position), the chain in another seal")
+        }
+        return Broken(
+            eventId: expected, position: position,
+            message:
+                "position \(position) of the chain is event \(expected), but the trail has event \(found) there: event \(expected) was deleted or moved"
+        )
+    }
+
     private static func verify(
         since: Int64?, anchor: Head?, on connection: PostgresConnection, logger: Logger
     ) async throws -> Report {
@@ -269,6 +298,7 @@ public enum AuditChain {
                             "seal \(seq + 1) is missing: the chain jumps from position \(position) to seal \(number) at \(first)")
                 }
                 var index = 0
+                var misplaced: (found: Int64, at: Int64, expected: Int64?)?
                 // The seal's range. With two row comparisons PostgreSQL positions the index scan at
                 // the start of the first transaction and reads every event of it: a bulk load in one
                 // transaction made each seal cost the whole load. One bound in the index, a limit,
@@ -287,23 +317,9 @@ public enum AuditChain {
                 for try await eventRow in events {
                     let event = try CanonicalEvent(eventRow)
                     let at = position + 1
-                    guard index < ids.count else {
-                        throw Broken(
-                            eventId: event.id, position: at,
-                            message: "event \(event.id) is not in the chain: it was added to the trail outside the write path")
-                    }
-                    guard event.id == ids[index] else {
-                        if !ids[index...].contains(event.id) {
-                            throw Broken(
-                                eventId: event.id, position: at,
-                                message:
-                                    "event \(event.id) is not in the chain: it was added to the trail outside the write path")
-                        }
-                        throw Broken(
-                            eventId: ids[index], position: at,
-                            message:
-                                "position \(at) of the chain is event \(ids[index]), but the trail has event \(event.id) there: event \(ids[index]) was deleted or moved"
-                        )
+                    guard index < ids.count, event.id == ids[index] else {
+                        misplaced = (event.id, at, index < ids.count ? ids[index] : nil)
+                        break
                     }
                     hash = event.chained(after: hash)
                     guard hash[...] == stored[(index * 32)..<(index * 32 + 32)] else {
@@ -315,6 +331,11 @@ public enum AuditChain {
                     position = at
                     index += 1
                     report.verified += 1
+                }
+                if let (found, at, expected) = misplaced {
+                    throw try await Self.misplaced(
+                        found, at: at, expected: expected, laterInSeal: ids[index...].contains(found), on: connection,
+                        logger: logger)
                 }
                 guard index == ids.count else {
                     throw Broken(
