@@ -56,8 +56,9 @@ public enum JSONCoding {
     private static let writable: Range<Date> = {
         let first = try? withoutFraction.parse("0001-01-01T00:00:00Z")
         let last = try? withoutFraction.parse("9999-12-31T23:59:59Z")
-        // Up to …59.999: anything later would be written back, rounded, as the year 10000.
-        return (first ?? .distantPast)..<(last ?? .distantFuture).addingTimeInterval(0.999)
+        // Up to …59.999 and a half: from there on it would be written back, rounded, as the year
+        // 10000.
+        return (first ?? .distantPast)..<(last ?? .distantFuture).addingTimeInterval(0.999_5)
     }()
 
     public static let impossibleTimestamp =
