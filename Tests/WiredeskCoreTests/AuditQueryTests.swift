@@ -98,15 +98,20 @@ import WiredeskTestSupport
         }
     }
 
-    /// The API's pages are written by PostgreSQL: each event must be the one the Core reads, field
+    /// The API's pages are written from the rows' bytes: each event must be the one the Core reads, field
     /// for field, with absent fields left out, and the pages must end where the Core's end.
     @Test func renderedPagesSayWhatTheEventsSay() async throws {
         try await Newsroom.with { newsroom in
             try await Self.day(newsroom)
             let story = try await newsroom.story(through: [.submit])
-            _ = try await newsroom.stories.edit(
+            let edited = try await newsroom.stories.edit(
                 story.id, patch: .object(["standfirst": .null, "headline": .string("Almaty: new headline")]),
                 reason: "shorter", ifVersion: story.version, by: newsroom.editor, logger: newsroom.logger)
+            // Text that JSON must escape, and text beyond ASCII.
+            _ = try await newsroom.stories.edit(
+                story.id, patch: .object(["headline": .string("Алматы: \"curfew\" \\ lifted")]),
+                reason: "quote \"marks\", a back\\slash,\ta tab and a\nline — Алматы",
+                ifVersion: edited.version, by: newsroom.editor, logger: newsroom.logger)
             for limit in [3, 500] {
                 let typed = try await AuditQuery().page(limit: limit, database: newsroom.database, logger: newsroom.logger)
                 let rendered = try await AuditQuery().renderedPage(
@@ -133,8 +138,9 @@ import WiredeskTestSupport
             let typedHistory = try await AuditLog.history(
                 of: story.id, limit: 2, database: newsroom.database, logger: newsroom.logger)
             #expect(history.nextCursor == typedHistory.next.map { String($0) })
-            #expect(history.events.count == 2)
+            #expect(history.count == 2)
             #expect(history.json.contains(#""reason":"shorter""#))
+            #expect(history.json.contains(#""reason":"quote \"marks\", a back\\slash,\ta tab and a\nline — Алматы""#))
         }
     }
 

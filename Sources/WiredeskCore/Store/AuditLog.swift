@@ -89,15 +89,16 @@ public enum AuditLog {
         return HistoryPage(events: events, next: next)
     }
 
-    /// The same page as the API's JSON, written by PostgreSQL (see `RenderedPage`).
+    /// The same page as the API's JSON (see `RenderedPage`).
     public static func renderedHistory(
         of storyID: UUID, before: Int64? = nil, limit: Int = 100, maximumBytes: Int = AuditLog.pageBytes,
         database: Database, logger: Logger
     ) async throws -> RenderedPage {
-        let (events, next) = try await history(
-            of: storyID, before: before, limit: limit, maximumBytes: maximumBytes, as: .json, database: database,
-            logger: logger)
-        return RenderedPage(events: events, nextCursor: next.map { String($0) })
+        let writer = EventJSON()
+        let (ends, next) = try await history(
+            of: storyID, before: before, limit: limit, maximumBytes: maximumBytes, as: .json(into: writer),
+            database: database, logger: logger)
+        return RenderedPage(writer, ends: ends, nextCursor: next.map { String($0) })
     }
 
     private static func history<Item>(
@@ -159,7 +160,7 @@ public enum AuditLog {
 }
 
 /// How a page reads its events: as values (the CLI, the Core's callers), or as the API's JSON
-/// written by PostgreSQL, for pages that go straight out over HTTP.
+/// written from the rows' bytes, for pages that go straight out over HTTP.
 struct EventFormat<Item> {
     let columns: String
     /// The item and its size, the measure a page's byte limit counts.
@@ -169,42 +170,41 @@ struct EventFormat<Item> {
         EventFormat<AuditEvent>(columns: AuditLog.columns) { try AuditLog.decodeMeasured($0) }
     }
 
-    static var json: EventFormat<String> {
-        EventFormat<String>(columns: "\(RenderedPage.eventJSON) AS event_json") { row in
-            let text = try row.makeRandomAccess()["event_json"].decode(String.self)
-            return (text, text.utf8.count)
+    /// Each event appended to `writer`; the item is where the writer's buffer ends after it.
+    static func json(into writer: EventJSON) -> EventFormat<Int> {
+        EventFormat<Int>(columns: AuditLog.columns) { row in
+            let start = writer.buffer.writerIndex
+            let end = try writer.append(row)
+            return (end, end - start)
         }
     }
 }
 
 /// A page of audit events as the API's JSON, `{"events":[…],"nextCursor":"…"}` (HistoryPage in
-/// openapi.yaml), each event written by PostgreSQL from its row. Decoding a page's diffs into
-/// values and encoding them again cost several times the query; this way the server only joins
-/// the pieces.
+/// openapi.yaml), each event written from its row by `EventJSON`.
 public struct RenderedPage: Sendable {
-    public var events: [String]
+    /// The events, comma-separated.
+    var events: ByteBuffer
+    public var count: Int
     public var nextCursor: String?
 
-    public var json: String {
-        var json = #"{"events":["#
-        json += events.joined(separator: ",")
-        json += "]"
-        if let nextCursor { json += #","nextCursor":"\#(nextCursor)""# }
-        return json + "}"
+    /// The page's first `ends.count` events of those `writer` holds.
+    init(_ writer: EventJSON, ends: [Int], nextCursor: String?) {
+        events = writer.buffer.getSlice(at: 0, length: ends.last ?? 0) ?? ByteBuffer()
+        count = ends.count
+        self.nextCursor = nextCursor
     }
 
-    /// An event as the API's AuditEvent: absent fields left out, the time in UTC with milliseconds
-    /// rounded as `JSONCoding.formatDate` rounds them, the diff as stored. Joined as text: building
-    /// it as jsonb and stripping the nulls cost PostgreSQL three times as much.
-    static let eventJSON = #"""
-        '{"id":' || id::text
-        || ',"at":"' || to_char(date_trunc('milliseconds', at + interval '500 microseconds') AT TIME ZONE 'UTC',
-                               'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-        || '","actor":' || to_json(actor) || ',"actorRole":' || to_json(actor_role)
-        || ',"source":' || to_json(source) || ',"action":' || to_json(action)
-        || coalesce(',"requestId":' || to_json(request_id), '') || coalesce(',"storyId":"' || story_id::text || '"', '')
-        || coalesce(',"fromState":' || to_json(from_state), '') || coalesce(',"toState":' || to_json(to_state), '')
-        || coalesce(',"version":' || version::text, '') || coalesce(',"diff":' || diff::text, '')
-        || coalesce(',"reason":' || to_json(reason), '') || coalesce(',"subject":' || to_json(subject), '') || '}'
-        """#
+    public var body: ByteBuffer {
+        var body = ByteBuffer()
+        body.reserveCapacity(events.readableBytes + 64)
+        body.writeStaticString(#"{"events":["#)
+        body.writeImmutableBuffer(events)
+        body.writeStaticString("]")
+        if let nextCursor { body.writeString(#","nextCursor":"\#(nextCursor)""#) }
+        body.writeStaticString("}")
+        return body
+    }
+
+    public var json: String { String(buffer: body) }
 }

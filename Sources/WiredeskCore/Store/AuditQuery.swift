@@ -128,14 +128,16 @@ public struct AuditQuery: Sendable, Equatable {
         return Page(events: events, next: next)
     }
 
-    /// The same page as the API's JSON, written by PostgreSQL (see `RenderedPage`).
+    /// The same page as the API's JSON (see `RenderedPage`).
     public func renderedPage(
         after cursor: Cursor? = nil, limit: Int = 100, maximumBytes: Int = AuditLog.pageBytes, database: Database,
         logger: Logger
     ) async throws -> RenderedPage {
-        let (events, next) = try await page(
-            after: cursor, limit: limit, maximumBytes: maximumBytes, as: .json, database: database, logger: logger)
-        return RenderedPage(events: events, nextCursor: next?.token)
+        let writer = EventJSON()
+        let (ends, next) = try await page(
+            after: cursor, limit: limit, maximumBytes: maximumBytes, as: .json(into: writer), database: database,
+            logger: logger)
+        return RenderedPage(writer, ends: ends, nextCursor: next?.token)
     }
 
     private func page<Item>(
