@@ -144,6 +144,59 @@ import WiredeskTestSupport
         }
     }
 
+    /// Pages of large diffs (edits that rewrite a body of text that does not compress) are cut in
+    /// the database as well as by the server, and still hold every event once, in order, the
+    /// rendered pages ending where the typed ones do.
+    @Test func pagesOfLargeDiffsAreWholeWhereverTheyAreCut() async throws {
+        try await Newsroom.with { newsroom in
+            var content = try Newsroom.almaty()
+            var story = try await newsroom.story(content)
+            var state: UInt64 = 9
+            func noise() -> String {
+                (0..<700).map { _ in
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return String(state >> 40, radix: 36)
+                }.joined(separator: " ")
+            }
+            for _ in 0..<6 {
+                content.body = (0..<2).map { _ in BodyBlock(.paragraph, noise()) }
+                story = try await newsroom.stories.edit(
+                    story.id, patch: .object(["body": try JSONValue(encoding: content.body)]), ifVersion: story.version,
+                    by: newsroom.reporter, logger: newsroom.logger)
+            }
+            let all = try await AuditLog.history(
+                of: story.id, maximumBytes: 10 << 20, database: newsroom.database, logger: newsroom.logger)
+            #expect(all.events.count == 7 && all.next == nil)
+            for bytes in [1, 20_000, 45_000, 100_000] {
+                var seen: [Int64] = []
+                var before: Int64?
+                var pages = 0
+                repeat {
+                    let page = try await AuditLog.history(
+                        of: story.id, before: before, limit: 100, maximumBytes: bytes, database: newsroom.database,
+                        logger: newsroom.logger)
+                    let rendered = try await AuditLog.renderedHistory(
+                        of: story.id, before: before, limit: 100, maximumBytes: bytes, database: newsroom.database,
+                        logger: newsroom.logger)
+                    #expect(rendered.count == page.events.count && rendered.nextCursor == page.next.map { String($0) })
+                    seen += page.events.map(\.id)
+                    before = page.next
+                    pages += 1
+                } while before != nil && pages < 20
+                #expect(seen == all.events.map(\.id), "at \(bytes) bytes")
+                var query: [Int64] = []
+                var cursor: AuditQuery.Cursor?
+                repeat {
+                    let page = try await AuditQuery(story: story.id).page(
+                        after: cursor, maximumBytes: bytes, database: newsroom.database, logger: newsroom.logger)
+                    query += page.events.map(\.id)
+                    cursor = page.next
+                } while cursor != nil && query.count < 20
+                #expect(query == all.events.map(\.id), "at \(bytes) bytes")
+            }
+        }
+    }
+
     @Test func filtersAndCursorsAsTypedAreCheckedBeforeAnyQuery() throws {
         let query = try AuditQuery.parsing(
             story: "6F2C0E52-5B8B-4F53-9B0E-0A3C3C6D8E11", actor: "ed", action: nil, source: .cli,

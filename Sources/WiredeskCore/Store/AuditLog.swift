@@ -73,7 +73,7 @@ public enum AuditLog {
 
     /// A page of events stops before it passes this many bytes. A create's diff is the whole story,
     /// and at 1 MiB a page of creates took 17 ms to answer (scripts/bench).
-    public static let pageBytes = 256 << 10
+    public static let pageBytes = 64 << 10
 
     /// A story's events, newest first; `before` is the id of the last event of the previous page.
     /// A page holds at most `limit` events and, past the first, stops before their diffs pass
@@ -110,11 +110,10 @@ public enum AuditLog {
         }
         guard (before ?? 1) > 0 else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
         let rows = try await database.rows(
-            """
-            SELECT \(unescaped: format.columns), id AS position_id FROM audit_events
-            WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)
-            ORDER BY id DESC LIMIT \(limit + 1)
-            """,
+            fetchedPage(
+                "SELECT * FROM audit_events WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)",
+                order: "id DESC", limit: limit, maximumBytes: maximumBytes,
+                columns: "\(format.columns), id AS position_id"),
             logger: logger)
         if rows.isEmpty {
             // Every story has its create event: none means no story, or a page past the end.
@@ -123,8 +122,28 @@ public enum AuditLog {
         }
         return try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
             let (item, size) = try format.read(row)
-            return (item, size, try row.makeRandomAccess()["position_id"].decode(Int64.self))
+            let columns = row.makeRandomAccess()
+            return (item, size, try columns["position_id"].decode(Int64.self), try columns["more"].decode(Bool.self))
         }
+    }
+
+    /// At most `limit + 1` of the events `select` finds, in `order`, for `KeysetPage.cut` to cut a
+    /// page from. Rows stop once their diffs and reasons as stored pass `maximumBytes`: a page of
+    /// creates (each diff a whole story) read a hundred stories from the table to send eight.
+    /// Stored sizes are compressed, so the exact cut stays with the page; `more` marks the row
+    /// after which rows were left out here.
+    static func fetchedPage(_ select: SQL, order: String, limit: Int, maximumBytes: Int, columns: String) -> SQL {
+        """
+        SELECT \(unescaped: columns), before + size > \(maximumBytes) AS more FROM (
+            SELECT *, sum(size) OVER (ORDER BY \(unescaped: order) ROWS UNBOUNDED PRECEDING) - size AS before
+            FROM (
+                SELECT *, 200 + coalesce(pg_column_size(diff), 0) + coalesce(octet_length(reason), 0) AS size
+                FROM (\(select) ORDER BY \(unescaped: order) LIMIT \(limit + 1)) AS newest
+            ) AS sized
+        ) AS audit_events
+        WHERE before <= \(maximumBytes)
+        ORDER BY \(unescaped: order)
+        """
     }
 
     /// Every event in order, optionally only those about users and tokens.

@@ -155,20 +155,17 @@ public struct AuditQuery: Sendable, Equatable {
                     "AND (at, id) < (to_timestamp(\(seconds)::bigint) + \(micros)::bigint * interval '1 microsecond', \($0.id))"
             } ?? ""
         let rows = try await database.rows(
-            """
-            SELECT \(unescaped: format.columns),
-                   (extract(epoch FROM at) * 1000000)::bigint AS position_us, id AS position_id
-            FROM audit_events
-            WHERE \(conditions) \(position)
-            ORDER BY at DESC, id DESC LIMIT \(limit + 1)
-            """,
+            AuditLog.fetchedPage(
+                "SELECT * FROM audit_events WHERE \(conditions) \(position)", order: "at DESC, id DESC", limit: limit,
+                maximumBytes: maximumBytes,
+                columns: "\(format.columns), (extract(epoch FROM at) * 1000000)::bigint AS position_us, id AS position_id"),
             logger: logger)
         return try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
             let (item, size) = try format.read(row)
             let columns = row.makeRandomAccess()
             let cursor = Cursor(
                 micros: try columns["position_us"].decode(Int64.self), id: try columns["position_id"].decode(Int64.self))
-            return (item, size, cursor)
+            return (item, size, cursor, try columns["more"].decode(Bool.self))
         }
     }
 
