@@ -200,6 +200,15 @@ import WiredeskTestSupport
         }
         #expect(serverField.fields.first?.field == "state")
         #expect(throws: WiredeskError.self) { try content.applying(.array([])) }
+        // Removing a field no story has is refused by name, though it would change nothing
+        // (schemathesis sent `{"": null}`).
+        for (patch, field) in [
+            (JSONValue.object(["": .null]), #""""#), (.object(["nonsense": .null, "headline": .string("x")]), "nonsense"),
+            (.object(["dateline": .object(["weather": .null])]), "dateline.weather"),
+        ] {
+            let unknown = try #require(throws: WiredeskError.self) { try content.applying(patch) }
+            #expect(unknown.fields.first?.field == field)
+        }
         #expect(throws: WiredeskError.self) { try content.applying(.object(["urgency": .number(12)])) }
     }
 

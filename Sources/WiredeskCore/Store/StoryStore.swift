@@ -376,6 +376,16 @@ extension StoryContent {
         if let key = fields.keys.sorted().first(where: { Story.ServerKeys(rawValue: $0) != nil }) {
             throw WiredeskError.malformed(field: key, "set by the server; it cannot be edited")
         }
+        // Checked here, not only when the result is decoded: removing a field no story has
+        // (`{"": null}`) leaves nothing behind to refuse.
+        if let key = fields.keys.sorted().first(where: { CodingKeys(rawValue: $0) == nil }) {
+            throw WiredeskError.malformed(field: key.isEmpty ? #""""# : key, "unknown field")
+        }
+        if case .object(let dateline)? = fields["dateline"],
+            let key = dateline.keys.sorted().first(where: { Dateline.CodingKeys(rawValue: $0) == nil })
+        {
+            throw WiredeskError.malformed(field: key.isEmpty ? #"dateline."""# : "dateline.\(key)", "unknown field")
+        }
         let content = try JSONValue(encoding: self).merging(patch).decode(as: StoryContent.self)
         try content.validate()
         return content
