@@ -40,6 +40,19 @@ import WiredeskTestSupport
             .map { try $0.decode(Int64.self) }
     }
 
+    /// Swaps two events' places in the trail's order, by swapping their transaction ids.
+    static func swapPlaces(_ first: Int64, _ second: Int64, _ newsroom: Newsroom) async throws {
+        try await asAttacker(
+            newsroom,
+            [
+                """
+                UPDATE audit_events e SET txid = o.txid
+                FROM audit_events o
+                WHERE (e.id, o.id) IN ((\(first), \(second)), (\(second), \(first)))
+                """
+            ])
+    }
+
     /// Runs `sql` as the superuser with the append-only triggers off for its session.
     static func asAttacker(_ newsroom: Newsroom, _ statements: [String]) async throws {
         try await TestDatabase.withClient(try TestDatabase.ownerURL(newsroom.url), maximumConnections: 1) { client in
@@ -138,16 +151,7 @@ import WiredeskTestSupport
             _ = try await Self.sealAll(newsroom)
             let ids = try await Self.eventIDs(newsroom)
             let (first, second) = (ids[3], ids[6])
-            // Swap the two events' places in the order, by swapping their transaction ids.
-            try await Self.asAttacker(
-                newsroom,
-                [
-                    """
-                    UPDATE audit_events e SET txid = o.txid
-                    FROM audit_events o
-                    WHERE (e.id, o.id) IN ((\(first), \(second)), (\(second), \(first)))
-                    """
-                ])
+            try await Self.swapPlaces(first, second, newsroom)
             let broken = try #require(try await Self.broken(newsroom))
             #expect(broken.eventId == first)
         }
@@ -163,15 +167,7 @@ import WiredeskTestSupport
             _ = try await newsroom.story(through: [.submit])
             _ = try await Self.sealAll(newsroom)
             let (first, second) = (sealedFirst[2], try #require(try await Self.eventIDs(newsroom).last))
-            try await Self.asAttacker(
-                newsroom,
-                [
-                    """
-                    UPDATE audit_events e SET txid = o.txid
-                    FROM audit_events o
-                    WHERE (e.id, o.id) IN ((\(first), \(second)), (\(second), \(first)))
-                    """
-                ])
+            try await Self.swapPlaces(first, second, newsroom)
             let broken = try #require(try await Self.broken(newsroom))
             #expect(broken.eventId == first)
             #expect(broken.message.contains("deleted or moved"), "\(broken.message)")
