@@ -378,16 +378,21 @@ extension StoryContent {
         }
         // Checked here, not only when the result is decoded: removing a field no story has
         // (`{"": null}`) leaves nothing behind to refuse.
-        if let key = fields.keys.sorted().first(where: { CodingKeys(rawValue: $0) == nil }) {
-            throw WiredeskError.malformed(field: key.isEmpty ? #""""# : key, "unknown field")
-        }
-        if case .object(let dateline)? = fields["dateline"],
-            let key = dateline.keys.sorted().first(where: { Dateline.CodingKeys(rawValue: $0) == nil })
-        {
-            throw WiredeskError.malformed(field: key.isEmpty ? #"dateline."""# : "dateline.\(key)", "unknown field")
+        try Self.refuseUnknown(fields, known: { CodingKeys(rawValue: $0) != nil })
+        if case .object(let dateline)? = fields["dateline"] {
+            try Self.refuseUnknown(dateline, in: "dateline.", known: { Dateline.CodingKeys(rawValue: $0) != nil })
         }
         let content = try JSONValue(encoding: self).merging(patch).decode(as: StoryContent.self)
         try content.validate()
         return content
+    }
+
+    /// `malformed`, naming the first key (in order) that `known` does not know, `""` for the empty one.
+    private static func refuseUnknown(
+        _ fields: [String: JSONValue], in parent: String = "", known: (String) -> Bool
+    ) throws {
+        if let key = fields.keys.sorted().first(where: { !known($0) }) {
+            throw WiredeskError.malformed(field: parent + (key.isEmpty ? #""""# : key), "unknown field")
+        }
     }
 }
