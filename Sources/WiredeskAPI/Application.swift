@@ -64,7 +64,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     router.add(middleware: ProblemMiddleware())
     // Who is asking is settled before a byte of the body is read: an anonymous upload is refused
     // without being taken in.
-    router.add(middleware: AuthMiddleware(users: UserStore(database: database)))
+    router.add(middleware: AuthMiddleware(users: UserStore(database: database, tokens: TokenCache())))
     router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)

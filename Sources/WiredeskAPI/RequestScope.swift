@@ -70,8 +70,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` against the stored token hashes on every request, so a
-/// revoked token or a disabled user is refused at once. Every path needs a token except the few
+/// Checks `Authorization: Bearer <token>` against the stored token hashes, or the tokens this
+/// server verified in the last half second (`TokenCache`), so a revoked token or a disabled user
+/// is refused within that time on every server. Every path needs a token except the few
 /// the spec marks public (`security: []`), matched exactly: a path spelt another way
 /// (`//v1/stories`, `/v1/../v1`, `%2F`) is not public, so it never reaches a handler unchecked.
 struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {

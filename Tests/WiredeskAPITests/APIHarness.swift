@@ -79,6 +79,25 @@ struct APIHarness: Sendable {
         return Reply(status: response.status, headers: response.headers, body: Data(buffer: response.body))
     }
 
+    /// Sends the request until its answer has `status`, which any request sent a second after an
+    /// admin's change must have: a server acts on a token it verified for half a second
+    /// (`TokenCache`).
+    func eventually(
+        _ status: HTTPResponse.Status, _ method: HTTPRequest.Method, _ path: String, as user: String
+    ) async throws -> Reply {
+        let started = ContinuousClock.now
+        while true {
+            let sent = ContinuousClock.now
+            let reply = try await send(method, path, as: user)
+            if reply.status == status { return reply }
+            try #require(sent - started < Self.tokenCacheDelay, "\(method) \(path) as \(user) is still \(reply.status)")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// The longest a server may act on a user's old standing after an admin changes it.
+    static let tokenCacheDelay: Duration = .seconds(1)
+
     /// Creates the Almaty story as `user` and returns its id.
     func createAlmaty(as user: String = "rita") async throws -> String {
         let reply = try await send(.post, "/v1/stories", as: user, json: Self.almatyJSON)

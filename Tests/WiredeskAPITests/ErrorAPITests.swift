@@ -88,8 +88,9 @@ import WiredeskTestSupport
             ]
             let revoked = try await api.newsroom.users.tokens(of: "aud", logger: api.newsroom.logger)[0]
             _ = try await api.newsroom.users.revokeToken(revoked.id, by: api.newsroom.admin, logger: api.newsroom.logger)
-            replies.append(try await api.send(.get, "/v1/stories/\(id)", as: "aud"))
+            replies.append(try await api.eventually(.unauthorized, .get, "/v1/stories/\(id)", as: "aud"))
             _ = try await api.newsroom.users.disable("rita", by: api.newsroom.admin, logger: api.newsroom.logger)
+            replies.append(try await api.eventually(.unauthorized, .get, "/v1/stories", as: "rita"))
             replies.append(try await api.send(.post, "/v1/stories", as: "rita", json: APIHarness.almatyJSON))
             for reply in replies {
                 #expect(reply.status == .unauthorized, "\(reply.text)")

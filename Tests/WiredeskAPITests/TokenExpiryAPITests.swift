@@ -12,7 +12,7 @@ import WiredeskTestSupport
             try await api.newsroom.client.query(
                 "UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE user_name = 'ed'",
                 logger: api.newsroom.logger)
-            let expired = try await api.send(.get, "/v1/stories", as: "ed")
+            let expired = try await api.eventually(.unauthorized, .get, "/v1/stories", as: "ed")
             #expect(expired.status == .unauthorized)
             let (type, document) = try expired.problem
             #expect(type == "unauthenticated")

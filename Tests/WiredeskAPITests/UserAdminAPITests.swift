@@ -4,10 +4,10 @@ import Testing
 import WiredeskCore
 import WiredeskTestSupport
 
-/// Tokens carry no role and no standing of their own: what an admin changes holds for the very
-/// next request.
+/// Tokens carry no role and no standing of their own: what an admin changes holds within a
+/// second on every server (`TokenCache`).
 @Suite struct UserAdminAPITests {
-    @Test func aPromotedReportersTokenApprovesOnTheNextRequest() async throws {
+    @Test func aPromotedReportersTokenApprovesWithinASecond() async throws {
         try await APIHarness.with { api in
             let id = try await api.createAlmaty(as: "ravi")
             #expect(try await api.transition(id, "submit", as: "ravi", version: 1).status == .ok)
@@ -17,7 +17,14 @@ import WiredeskTestSupport
 
             let newsroom = api.newsroom
             _ = try await newsroom.users.changeRole(of: "rita", to: .editor, by: newsroom.admin, logger: newsroom.logger)
-            let approved = try await api.transition(id, "approve", as: "rita", version: 2)
+            let started = ContinuousClock.now
+            var approved: APIHarness.Reply
+            repeat {
+                let sent = ContinuousClock.now
+                approved = try await api.transition(id, "approve", as: "rita", version: 2)
+                guard approved.status == .forbidden, sent - started < APIHarness.tokenCacheDelay else { break }
+                try await Task.sleep(for: .milliseconds(10))
+            } while true
             #expect(approved.status == .ok, "\(approved.text)")
             #expect(try approved.json["state"] as? String == "approved")
             let history = try await api.send(.get, "/v1/stories/\(id)/history?limit=1", as: "aud")
@@ -25,9 +32,11 @@ import WiredeskTestSupport
             #expect(event["actor"] as? String == "rita")
             #expect(event["actorRole"] as? String == "editor")
 
-            // And back: the next request is a reporter's again.
+            // And back: a reporter's again, a second later at the latest (a refused spike cannot
+            // be asked for until it is: an accepted one would spike the story).
             _ = try await newsroom.users.changeRole(
                 of: "rita", to: .reporter, by: newsroom.admin, logger: newsroom.logger)
+            try await Task.sleep(for: APIHarness.tokenCacheDelay)
             let spike = try await api.transition(id, "spike", as: "rita", version: 3)
             #expect(spike.status == .forbidden)
         }
@@ -37,9 +46,9 @@ import WiredeskTestSupport
         try await APIHarness.with { api in
             let newsroom = api.newsroom
             _ = try await newsroom.users.disable("rita", by: newsroom.admin, logger: newsroom.logger)
-            #expect(try await api.send(.get, "/v1/stories", as: "rita").status == .unauthorized)
+            _ = try await api.eventually(.unauthorized, .get, "/v1/stories", as: "rita")
             _ = try await newsroom.users.enable("rita", by: newsroom.admin, logger: newsroom.logger)
-            #expect(try await api.send(.get, "/v1/stories", as: "rita").status == .ok)
+            _ = try await api.eventually(.ok, .get, "/v1/stories", as: "rita")
         }
     }
 }

@@ -169,6 +169,37 @@ extension ServeTests {
             #expect(!server.log.contains("ALMATY"))
         }
     }
+
+    /// Each server keeps the tokens it verified for half a second; a revocation made anywhere
+    /// holds on every one within a second.
+    @Test func aRevokedTokenIsRefusedByEveryServerWithinASecond() async throws {
+        try await Newsroom.with { newsroom in
+            let (token, info) = try await newsroom.users.createToken(for: "ed", by: newsroom.admin, logger: newsroom.logger)
+            let servers = [try await ServerProcess(newsroom), try await ServerProcess(newsroom)]
+            defer { servers.forEach { $0.stop() } }
+            func status(_ server: ServerProcess) throws -> String? {
+                let socket = try RawHTTP(port: server.port)
+                try socket.send(
+                    "GET /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
+                        + "Connection: close\r\n\r\n")
+                return socket.response().map { String($0.prefix(12)) }
+            }
+            for server in servers + servers {
+                #expect(try status(server) == "HTTP/1.1 200")
+            }
+            _ = try await newsroom.users.revokeToken(info.id, by: newsroom.admin, logger: newsroom.logger)
+            let revoked = ContinuousClock.now
+            // Timed from when each request was sent: a busy test process only sends later.
+            for server in servers {
+                while true {
+                    let sent = ContinuousClock.now
+                    if try status(server) == "HTTP/1.1 401" { break }
+                    try #require(sent - revoked < .seconds(1), "server on \(server.port) accepted a revoked token")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+        }
+    }
 }
 
 /// `wiredesk serve` on a free port over a newsroom's database, its log kept.

@@ -23,9 +23,12 @@ public struct APIToken: Encodable, Equatable, Sendable {
 /// its SHA-256 is stored, so a copy of the database does not hand out working tokens.
 public struct UserStore: Sendable {
     public let database: Database
+    /// Where `authenticate` keeps the tokens it verified; nil: every check asks the database.
+    public let tokens: TokenCache?
 
-    public init(database: Database) {
+    public init(database: Database, tokens: TokenCache? = nil) {
         self.database = database
+        self.tokens = tokens
     }
 
     /// The operator at the admin console, for user and token commands run without `--as`: whoever
@@ -220,19 +223,25 @@ public struct UserStore: Sendable {
     }
 
     /// The user behind a live token, or `unauthenticated`. Expiry is the database's clock, the
-    /// same one that set it.
+    /// same one that set it. With a token cache, a token verified recently is answered from it.
     public func authenticate(token: String, source: ChangeSource, logger: Logger) async throws -> Principal {
+        let hash = Self.hash(token)
+        if let principal = tokens?.principal(hash: hash, source: source) { return principal }
+        let checked = ContinuousClock.now
         let rows = try await database.rows(
             """
-            SELECT u.name, u.role FROM api_tokens t JOIN users u ON u.name = t.user_name
-            WHERE t.token_hash = \(Self.hash(token)) AND t.revoked_at IS NULL AND u.disabled_at IS NULL
+            SELECT u.name, u.role, (extract(epoch FROM t.expires_at) - extract(epoch FROM now()))::float8
+            FROM api_tokens t JOIN users u ON u.name = t.user_name
+            WHERE t.token_hash = \(hash) AND t.revoked_at IS NULL AND u.disabled_at IS NULL
               AND (t.expires_at IS NULL OR t.expires_at > now())
             """,
             logger: logger)
-        guard let (name, role) = try rows.first?.decode((String, String).self) else {
+        guard let (name, roleName, secondsLeft) = try rows.first?.decode((String, String, Double?).self) else {
             throw WiredeskError(.unauthenticated, "the token is unknown, revoked, expired, or its user is disabled")
         }
-        return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
+        let role = Role(rawValue: roleName) ?? .auditor
+        tokens?.keep(hash: hash, name: name, role: role, secondsLeft: secondsLeft, checked: checked)
+        return Principal(name: name, role: role, source: source)
     }
 
     // MARK: SQL
