@@ -71,14 +71,21 @@ def report(raw_file, out):
     raw = json.load(open(raw_file))
     rows = []
     for size in raw["sizes"]:
+        # Each query ran in rounds (one before rounds were kept): its figures are the medians.
+        runs = {}
         for q in size["queries"]:
-            wrk = q["wrk"]
+            runs.setdefault(q["kind"], []).append(q["wrk"])
+        for kind, wrks in runs.items():
+            def median_ms(key):
+                return round(statistics.median(w[key] for w in wrks) / 1000, 2)
+            p95 = median_ms("p95_us")
+            non2xx = sum(w["non2xx"] for w in wrks)
             rows.append({
-                "events": size["events"], "query": q["kind"],
-                "requests": wrk["requests"], "non2xx": wrk["non2xx"],
-                "p50_ms": round(wrk["p50_us"] / 1000, 2), "p95_ms": round(wrk["p95_us"] / 1000, 2),
-                "p99_ms": round(wrk["p99_us"] / 1000, 2),
-                "met": wrk["p95_us"] / 1000 < P95_TARGET_MS and wrk["non2xx"] == 0,
+                "events": size["events"], "query": kind, "rounds": len(wrks),
+                "requests": sum(w["requests"] for w in wrks), "non2xx": non2xx,
+                "p50_ms": median_ms("p50_us"), "p95_ms": p95, "p99_ms": median_ms("p99_us"),
+                "p95_ms_each": [round(w["p95_us"] / 1000, 2) for w in wrks],
+                "met": p95 < P95_TARGET_MS and non2xx == 0,
             })
     chain = raw.get("chain") or []
     by_mode = {m: [r["wrk"]["requests"] / (r["wrk"]["duration_us"] / 1e6) for r in chain if r["mode"] == m]
@@ -93,11 +100,13 @@ def report(raw_file, out):
     json.dump(result, open(f"{out}/audit-results.json", "w"), indent=2)
 
     if rows:
-        print(f"{'events':>9} {'query':<11} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  target p95 < 5 ms")
+        print(f"{'events':>9} {'query':<11} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}  "
+              f"target p95 < 5 ms (medians of the rounds; each round's p95)")
         for r in rows:
             errors = f"  ({r['non2xx']} non-2xx)" if r["non2xx"] else ""
+            each = " / ".join(f"{p:.2f}" for p in r["p95_ms_each"])
             print(f"{r['events']:>9} {r['query']:<11} {r['requests']:>8} {r['p50_ms']:>7.2f} {r['p95_ms']:>7.2f} "
-                  f"{r['p99_ms']:>7.2f}  {'met' if r['met'] else 'MISSED'}{errors}")
+                  f"{r['p99_ms']:>7.2f}  {'met' if r['met'] else 'MISSED'} ({each}){errors}")
     for s in raw["sizes"]:
         line = f"{s['events']:>9} events: sealed in {s['seal_s']:.1f} s; verify {s['verify_s']:.1f} s, peak RSS {s['verify_rss_kb'] / 1024:.1f} MB"
         print(line + (" (target < 60 s: " + ("met" if s["verify_s"] < 60 else "MISSED") + ")" if s["events"] >= 1_000_000 else ""))
