@@ -1,8 +1,9 @@
 import Foundation
 import PostgresNIO
 import Testing
-import WiredeskCore
 import WiredeskTestSupport
+
+@testable import WiredeskCore
 
 @Suite struct MigratorTests {
     let logger = TestDatabase.logger
@@ -46,6 +47,37 @@ import WiredeskTestSupport
             }
             #expect(recorded == migrations.count)
         }
+    }
+
+    /// A run waits for the one before it however long that takes: the session's lock_timeout
+    /// bounds waits for the server's tables, not for another run's migrations.
+    @Test func aRunWaitsForAnotherPastTheLockTimeout() async throws {
+        try await TestDatabase.withEmptyDatabase { holder, url in
+            try await holder.withConnection { connection in
+                for try await _ in try await connection.query("SELECT pg_advisory_lock(\(Migrator.lockKey))", logger: logger) {}
+                let quick = SessionLimits(statementTimeout: nil, lockTimeout: .milliseconds(100), idleInTransactionTimeout: nil)
+                try await withThrowingTaskGroup(of: [Migration].self) { group in
+                    group.addTask {
+                        try await TestDatabase.withClient(url, maximumConnections: 1, limits: quick) { client in
+                            let migrator = try Migrator(client: client, directory: TestDatabase.migrationsDirectory)
+                            let applied = try await migrator.migrate(logger: logger)
+                            // The connection goes back to the pool with the session's own limit.
+                            let timeout = try await client.query("SHOW lock_timeout", logger: logger)
+                            for try await value in timeout.decode(String.self) { #expect(value == "100ms") }
+                            return applied
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                    try await connection.query("SELECT pg_advisory_unlock(\(Migrator.lockKey))", logger: logger)
+                    let applied = try #require(try await group.next())
+                    #expect(applied.map(\.name) == (try migrations()).map(\.name))
+                }
+            }
+        }
+    }
+
+    private func migrations() throws -> [Migration] {
+        try Migrator.load(from: TestDatabase.migrationsDirectory)
     }
 
     @Test func refusesAMigrationChangedAfterItWasApplied() async throws {

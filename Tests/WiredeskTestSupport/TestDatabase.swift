@@ -88,10 +88,12 @@ public enum TestDatabase {
 
     /// Runs `body` with a running pool on `url`, shut down afterwards.
     public static func withClient<T: Sendable>(
-        _ url: DatabaseURL, maximumConnections: Int = 20, _ body: @Sendable (PostgresClient) async throws -> T
+        _ url: DatabaseURL, maximumConnections: Int = 20, limits: SessionLimits = .operator,
+        _ body: @Sendable (PostgresClient) async throws -> T
     ) async throws -> T {
         let client = PostgresClient(
-            configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
+            configuration: url.clientConfiguration(maximumConnections: maximumConnections, limits: limits),
+            backgroundLogger: logger)
         return try await withThrowingTaskGroup(of: Void.self, returning: T.self) { group in
             group.addTask { await client.run() }
             defer { group.cancelAll() }

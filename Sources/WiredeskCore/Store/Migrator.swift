@@ -201,8 +201,12 @@ public struct Migrator: Sendable {
     ) async throws -> T {
         try await databaseErrors {
             try await client.withConnection { connection in
+                // Another run's migrations may take longer than the session's lock_timeout, which
+                // is there for the server's tables: wait for that run without a bound.
+                try await connection.query("SET lock_timeout = 0", logger: logger)
                 // Read to the end: the statement has run, and the lock is held, only when its row came.
                 for try await _ in try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger) {}
+                try await connection.query("RESET lock_timeout", logger: logger)
                 do {
                     try await connection.query(
                         """
