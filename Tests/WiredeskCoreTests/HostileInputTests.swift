@@ -85,28 +85,29 @@ import WiredeskTestSupport
     }
 
     /// Four times the input takes at most 2.5² times the CPU time (a doubling at most 2.5 times),
-    /// best of five runs, so that a busy machine does not decide; quadratic work takes 16 times.
-    /// The timing runs on a thread of its own, where nothing else competes for it.
+    /// best of seven runs of each size, taken in turn so that a busy spell does not fall on one
+    /// size only (CI once saw 6.5 times); quadratic work takes 16 times. The timing runs on a
+    /// thread of its own, where nothing else competes for it.
     static func expectLinear(
         _ name: String, sourceLocation: SourceLocation = #_sourceLocation,
         _ input: @escaping @Sendable (Int) -> (Data, IngestFormat)
     ) async throws {
         let small = 32 << 10
-        func time(_ size: Int) async throws -> Double {
-            try await onOwnThread {
-                let (data, format) = input(size)
-                var best = Double.infinity
-                for _ in 0..<5 {
-                    let start = threadCPUTime()
-                    try parse(data, format)
-                    best = min(best, threadCPUTime() - start)
-                }
-                return best
+        let (base, large) = try await onOwnThread {
+            let inputs = [small / 8, small, small * 4].map(input)
+            func time(_ index: Int) throws -> Double {
+                let start = threadCPUTime()
+                try parse(inputs[index].0, inputs[index].1)
+                return threadCPUTime() - start
             }
+            _ = try time(0)  // warm up: first calls initialise tables and caches
+            var best = (base: Double.infinity, large: Double.infinity)
+            for _ in 0..<7 {
+                best.base = min(best.base, try time(1))
+                best.large = min(best.large, try time(2))
+            }
+            return best
         }
-        _ = try await time(small / 8)  // warm up: first calls initialise tables and caches
-        let base = try await time(small)
-        let large = try await time(small * 4)
         // A floor of a millisecond keeps timer noise on tiny times from deciding.
         #expect(
             large <= 6.25 * max(base, 0.001), "\(name): \(small) bytes took \(base * 1000) ms, four times as many \(large * 1000) ms",
