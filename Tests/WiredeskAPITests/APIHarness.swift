@@ -85,14 +85,19 @@ struct APIHarness: Sendable {
     func eventually(
         _ status: HTTPResponse.Status, _ method: HTTPRequest.Method, _ path: String, as user: String
     ) async throws -> Reply {
-        let started = ContinuousClock.now
-        while true {
-            let sent = ContinuousClock.now
-            let reply = try await send(method, path, as: user)
-            if reply.status == status { return reply }
-            try #require(sent - started < Self.tokenCacheDelay, "\(method) \(path) as \(user) is still \(reply.status)")
-            try await Task.sleep(for: .milliseconds(10))
+        try await eventually(status, "\(method) \(path) as \(user)") { try await send(method, path, as: user) }
+    }
+
+    /// Makes the request until its answer has `status` (see above).
+    func eventually(
+        _ status: HTTPResponse.Status, _ what: String, _ request: () async throws -> Reply
+    ) async throws -> Reply {
+        var reply: Reply?
+        try await WiredeskTestSupport.eventually(within: Self.tokenCacheDelay, "\(status) for \(what)") {
+            reply = try await request()
+            return reply?.status == status
         }
+        return reply!
     }
 
     /// The longest a server may act on a user's old standing after an admin changes it.
