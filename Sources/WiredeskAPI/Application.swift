@@ -69,6 +69,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
     AuditRoutes(database: database).register(on: router)
+    FeedRoutes(feed: FeedStore(database: database)).register(on: router)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),

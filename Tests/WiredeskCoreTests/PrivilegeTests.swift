@@ -7,7 +7,7 @@ import WiredeskTestSupport
 /// The app role, which the server and the CLI connect as, cannot rewrite history: the database
 /// refuses it, whatever the code asks.
 @Suite struct PrivilegeTests {
-    static let historyTables = ["audit_events", "revisions", "ingest_items", "audit_seals"]
+    static let historyTables = ["audit_events", "revisions", "ingest_items", "audit_seals", "feed_entries"]
 
     /// The SQLSTATE PostgreSQL answered `sql` with, or nil if it ran.
     static func refusal(_ sql: String, _ newsroom: Newsroom) async -> String? {
@@ -69,6 +69,16 @@ import WiredeskTestSupport
                     VALUES (\(value), 'ed', 'editor', 'cli', 'approve')
                     """, newsroom)
                 #expect(state == "42501", "\(column) = \(value) → \(state ?? "ran")")
+            }
+            // Nor can a feed entry take a place in the feed's order that its transaction did not.
+            let story = try await newsroom.story(through: [.submit, .approve, .publish])
+            for (column, value) in [("at", "now() - interval '1 second'"), ("txid", "'3'")] {
+                let state = await Self.refusal(
+                    """
+                    INSERT INTO feed_entries (\(column), story_id, version, kind, item)
+                    VALUES (\(value), '\(story.id)', 99, 'publish', '{}')
+                    """, newsroom)
+                #expect(state == "42501", "feed_entries: \(column) = \(value) → \(state ?? "ran")")
             }
             // Stamped by the database, it is taken.
             #expect(

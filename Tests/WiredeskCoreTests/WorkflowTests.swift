@@ -435,6 +435,7 @@ import WiredeskTestSupport
     ) async throws -> WiredeskError {
         let eventsBefore = try await newsroom.count("SELECT count(*) FROM audit_events")
         let revisionsBefore = try await newsroom.count("SELECT count(*) FROM revisions")
+        let entriesBefore = try await newsroom.count("SELECT count(*) FROM feed_entries")
         let error = try await #require(throws: WiredeskError.self, sourceLocation: sourceLocation) {
             _ = try await change()
         }
@@ -448,6 +449,10 @@ import WiredeskTestSupport
             sourceLocation: sourceLocation)
         #expect(
             try await newsroom.count("SELECT count(*) FROM revisions") == revisionsBefore,
+            sourceLocation: sourceLocation)
+        // Nothing reaches the feed either: an embargoed story is not news before it is published.
+        #expect(
+            try await newsroom.count("SELECT count(*) FROM feed_entries") == entriesBefore,
             sourceLocation: sourceLocation)
         return error
     }

@@ -5,9 +5,9 @@ import PostgresNIO
 import Synchronization
 
 /// Stories in PostgreSQL (`stories`), and the one path every change to them takes: create, edit,
-/// transition and the agency's wire updates alike. The workflow decides; then story, revision and
-/// audit event are written by one statement, which is one transaction, so they commit or vanish
-/// together.
+/// transition and the agency's wire updates alike. The workflow decides; then story, revision,
+/// feed entry and audit event are written by one statement, which is one transaction, so they
+/// commit or vanish together.
 public struct StoryStore: Sendable {
     public let database: Database
 
@@ -271,7 +271,8 @@ public struct StoryStore: Sendable {
         return stored
     }
 
-    /// Story, revision (when the content changed) and audit event, as one statement.
+    /// Story, revision (when the content changed), feed entry (for a publish, correction or kill)
+    /// and audit event, as one statement.
     private static func statement(_ change: Change) throws -> SQL {
         let story = change.story
         let p = change.by
@@ -316,8 +317,14 @@ public struct StoryStore: Sendable {
             } else {
                 ""
             }
+        let entry: SQL =
+            if let kind = FeedItem.Kind(change.action) {
+                ", entry AS (\(try FeedStore.insert(story, version: version, kind: kind, after: "story")))"
+            } else {
+                ""
+            }
         return """
-            WITH story AS (\(write))\(revision),
+            WITH story AS (\(write))\(revision)\(entry),
             event AS (\(try AuditLog.insert(event, after: "story")))
             SELECT created_at, updated_at, published_at FROM story
             """

@@ -1,0 +1,48 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WiredeskCore
+
+/// `GET /v1/feed`, as described in openapi.yaml, written by hand: a conditional GET is answered
+/// from the feed's positions alone (304), and the items are ninjs documents passed on as they are.
+/// It runs behind the same middleware as every route (request id, problem documents, bearer token).
+struct FeedRoutes {
+    let feed: FeedStore
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/v1/feed") { request, _ -> Response in
+            try await self.read(request)
+        }
+    }
+
+    private func read(_ request: Request) async throws -> Response {
+        try FeedStore.authorize(try RequestScope.principal())
+        let query = try QueryItems(request.uri)
+        let after = try query["after"].map(FeedStore.Cursor.init(token:)) ?? .start
+        let limit = try query.limit(default: 100)
+        let logger = RequestScope.logger
+        if let wanted = request.headers[.ifNoneMatch] {
+            let etag = try await feed.etag(after: after, limit: limit, logger: logger)
+            if Self.matches(wanted, etag) {
+                return Response(status: .notModified, headers: [.eTag: etag])
+            }
+        }
+        let page = try await feed.page(after: after, limit: limit, logger: logger)
+        let body = try await Offload.run {
+            try JSONCoding.encode(
+                JSONValue.object(["items": .array(page.items), "nextCursor": .string(page.next.token)]))
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8", .eTag: page.etag],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// `If-None-Match`: `*` or a list of entity tags; weak ones compare weakly (RFC 9110 13.1.2).
+    static func matches(_ header: String, _ etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            let tag = candidate.trimmingCharacters(in: .whitespaces)
+            return tag == "*" || tag == etag || tag == "W/\(etag)"
+        }
+    }
+}

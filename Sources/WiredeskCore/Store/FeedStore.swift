@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The feed (`feed_entries`, migration 0007): what was published, corrected and killed, in the
+/// order the changes committed, for downstream systems that follow it with a cursor.
+///
+/// Entries are read in (txid, id) order and only once their transaction is older than every
+/// transaction still running (`pg_snapshot_xmin`), as the audit chain is sealed. A transaction
+/// that is still open may commit an entry later, but never before a position a reader has been
+/// given: every entry behind a cursor was already there, so a consumer that follows cursors sees
+/// each entry once, in order, whatever commits concurrently. The price is that one long-running
+/// writer holds the feed back until it ends (the server's transactions are bounded by
+/// `--statement-timeout` and `--idle-transaction-timeout`).
+public struct FeedStore: Sendable {
+    public let database: Database
+
+    public init(database: Database) {
+        self.database = database
+    }
+
+    /// Who reads the feed: the desk's roles.
+    public static let readers: Set<Role> = [.reporter, .editor, .publisher, .admin]
+
+    public static func authorize(_ principal: Principal) throws {
+        guard readers.contains(principal.role) else {
+            let allowed = readers.map(\.rawValue).sorted().joined(separator: ", ")
+            throw WiredeskError(
+                .forbidden, "\(principal.name) is \(principal.role.rawValue); only \(allowed) may read the feed",
+                rule: "feed.role")
+        }
+    }
+
+    public static let pageLimit = 1...500
+    /// A page stops before its items pass this many bytes (the first goes in however large).
+    public static let pageBytes = 1 << 20
+
+    /// A position in the feed: the entry's transaction and id, `8123-451`. `0-0` is the start.
+    public struct Cursor: Equatable, Sendable {
+        public var txid: UInt64
+        public var id: Int64
+
+        public static let start = Cursor(txid: 0, id: 0)
+
+        public var token: String { "\(txid)-\(id)" }
+
+        public init(txid: UInt64, id: Int64) {
+            self.txid = txid
+            self.id = id
+        }
+
+        public init(token: String) throws {
+            let parts = token.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+            guard parts.count == 2, let txid = ASCII.number(parts[0], maxDigits: 18),
+                let id = ASCII.number(parts[1], maxDigits: 18)
+            else { throw WiredeskError.malformed(field: "after", "not a cursor this server issued") }
+            self.txid = UInt64(txid)
+            self.id = id
+        }
+    }
+
+    public struct Page: Sendable {
+        /// ninjs 3.1 items, in feed order.
+        public var items: [JSONValue]
+        /// Where the next page starts: after the last item, or where this one started if it is empty.
+        public var next: Cursor
+        /// A strong validator of the page: it changes whenever the page would read differently.
+        public var etag: String
+    }
+
+    /// The entries after `cursor`, at most `limit` and, past the first, not more than `maximumBytes`
+    /// of items. Entries of a story killed since are tombstones.
+    public func page(
+        after cursor: Cursor = .start, limit: Int = 100, maximumBytes: Int = FeedStore.pageBytes, logger: Logger
+    ) async throws -> Page {
+        try Self.check(limit)
+        let rows = try await database.rows(
+            """
+            SELECT e.txid::text, e.id, e.story_id, e.version, e.at, \(unescaped: Self.size), e.item::text, s.state,
+                   s.kill_notice, s.created_at, \(unescaped: Self.lastKill)
+            FROM feed_entries e JOIN stories s ON s.id = e.story_id
+            WHERE \(Self.released(after: cursor))
+            ORDER BY e.txid, e.id
+            LIMIT \(limit)
+            """,
+            logger: logger)
+        var lastKill: Int64?
+        let (items, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
+            let (txid, id, storyID, version, at, size, item, state, killNotice, createdAt, kill) =
+                try row.decode((String, Int64, UUID, Int, Date, Int, String, String, String?, Date, Int64?).self)
+            lastKill = kill
+            var entry: JSONValue
+            if state == StoryState.killed.rawValue {
+                entry = FeedItem.tombstone(id: storyID, version: version, firstCreated: createdAt, notice: killNotice ?? "")
+            } else {
+                entry = try JSONCoding.decoder(stored: true).decode(JSONValue.self, from: Data(item.utf8))
+            }
+            guard case .object(var fields) = entry else {
+                throw WiredeskError(.notFound, "feed entry \(id) is not a ninjs item")
+            }
+            fields["versionCreated"] = .string(JSONCoding.formatDate(at))
+            return (JSONValue.object(fields), size, try Self.position(txid, id))
+        }
+        let next = last ?? cursor
+        return Page(items: items, next: next, etag: Self.etag(after: cursor, count: items.count, last: next, kill: lastKill))
+    }
+
+    /// The page's validator without reading stories or items: for a conditional GET, which
+    /// answers 304 when it matches.
+    public func etag(
+        after cursor: Cursor = .start, limit: Int = 100, maximumBytes: Int = FeedStore.pageBytes, logger: Logger
+    ) async throws -> String {
+        try Self.check(limit)
+        let rows = try await database.rows(
+            """
+            SELECT e.txid::text, e.id, \(unescaped: Self.size), \(unescaped: Self.lastKill)
+            FROM feed_entries e
+            WHERE \(Self.released(after: cursor))
+            ORDER BY e.txid, e.id
+            LIMIT \(limit)
+            """,
+            logger: logger)
+        var lastKill: Int64?
+        let (items, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
+            let (txid, id, size, kill) = try row.decode((String, Int64, Int, Int64?).self)
+            lastKill = kill
+            return ((), size, try Self.position(txid, id))
+        }
+        return Self.etag(after: cursor, count: items.count, last: last ?? cursor, kill: lastKill)
+    }
+
+    /// What an entry counts towards a page's size, the same for a page and its validator: its item
+    /// as stored (a tombstone is smaller, never larger).
+    private static let size = "pg_column_size(e.item) AS size"
+    private static let lastKill = "(SELECT max(id) FROM feed_entries WHERE kind = 'kill') AS last_kill"
+
+    /// The rows' items up to `maximumBytes` (at least one), and the position of the last one taken.
+    private static func cut<Item>(
+        _ rows: [PostgresRow], maximumBytes: Int, _ read: (PostgresRow) throws -> (Item, Int, Cursor)
+    ) throws -> (items: [Item], last: Cursor?) {
+        var items: [Item] = []
+        var bytes = 0
+        var last: Cursor?
+        for row in rows {
+            let (item, size, position) = try read(row)
+            if !items.isEmpty && bytes + size > maximumBytes { break }
+            items.append(item)
+            bytes += size
+            last = position
+        }
+        return (items, last)
+    }
+
+    private static func position(_ txid: String, _ id: Int64) throws -> Cursor {
+        guard let value = UInt64(txid) else { throw WiredeskError(.notFound, "feed entry \(id) has no transaction") }
+        return Cursor(txid: value, id: id)
+    }
+
+    /// Entries after the cursor whose transaction no running transaction is older than.
+    private static func released(after cursor: Cursor) -> SQL {
+        """
+        (e.txid, e.id) > (\(String(cursor.txid))::text::xid8, \(cursor.id))
+        AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
+        """
+    }
+
+    private static func check(_ limit: Int) throws {
+        guard pageLimit.contains(limit) else {
+            throw WiredeskError.malformed(field: "limit", "expected 1 to \(pageLimit.upperBound)")
+        }
+    }
+
+    /// The entries a page holds are fixed by where it starts and ends, and only a kill changes
+    /// how they read.
+    private static func etag(after cursor: Cursor, count: Int, last: Cursor, kill: Int64?) -> String {
+        "\"\(cursor.token).\(count).\(last.token).\(kill ?? 0)\""
+    }
+
+    // MARK: Writing
+
+    /// The entry a change writes, inside the change's own statement: `after` names the common
+    /// table expression of the story's write, so that a stale write records nothing.
+    static func insert(_ story: Story, version: Int, kind: FeedItem.Kind, after change: String) throws -> SQL {
+        let item = String(
+            decoding: try JSONCoding.encode(FeedItem.stored(story, version: version, kind: kind)), as: UTF8.self)
+        return """
+            INSERT INTO feed_entries (story_id, version, kind, item)
+            SELECT id, version, \(kind.rawValue), \(item)::jsonb FROM \(unescaped: change)
+            """
+    }
+}
