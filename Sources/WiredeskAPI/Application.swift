@@ -66,6 +66,8 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     // without being taken in.
     router.add(middleware: AuthMiddleware(users: UserStore(database: database, tokens: TokenCache())))
     router.add(middleware: BodyLimitMiddleware(maximumBytes: settings.maximumBodySize))
+    // A retried write is answered as the first one was, by the user and key it was sent with.
+    router.add(middleware: IdempotencyMiddleware(keys: IdempotencyStore(database: database)))
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
     AuditRoutes(database: database).register(on: router)
@@ -77,8 +79,9 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
 
     var services: [any Service] = [database.client]
     if let interval = settings.sealInterval {
-        services.append(Sealer(database: database, interval: interval, logger: logger))
+        services.append(Periodic.sealer(database: database, interval: interval, logger: logger))
     }
+    services.append(Periodic.keySweeper(keys: IdempotencyStore(database: database), logger: logger))
     let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
     let limits = settings.connections
     return Application(

@@ -298,17 +298,40 @@ public struct Database: Sendable {
     }
 
     /// Runs `body` in one transaction, committed when it returns and rolled back when it throws.
+    /// Inside a unit of work, `body` is part of the unit's transaction.
     public func transaction<T: Sendable>(
         logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await leased { connection in
+        if let unit = Self.unitOfWork {
+            return try await databaseErrors { try await body(unit) }
+        }
+        return try await leased { connection in
             try await connection.withTransaction(logger: logger) { connection in try await body(connection) }
+        }
+    }
+
+    /// The connection of the unit of work the current task runs in, if any.
+    @TaskLocal static var unitOfWork: PostgresConnection?
+
+    /// Runs `body` as one unit of work: every statement it sends through this database, and every
+    /// transaction it opens, goes into one transaction on one connection, committed when it
+    /// returns and rolled back when it throws. An idempotent request is one unit: the key, the
+    /// change and the answer commit together or not at all.
+    public func unitOfWork<T: Sendable>(logger: Logger, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await transaction(logger: logger) { connection in
+            try await Self.$unitOfWork.withValue(connection) { try await body() }
         }
     }
 
     /// Runs one statement and returns all its rows.
     func run(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
-        try await leased { connection in
+        if let unit = Self.unitOfWork {
+            return try await databaseErrors {
+                let result: EventLoopFuture<PostgresQueryResult> = unit.query(query, logger: logger)
+                return try await result.get().rows
+            }
+        }
+        return try await leased { connection in
             // Collected on the connection's event loop and handed over once: read one at a time
             // from the async sequence, each row cost several microseconds (a page of 100 events, a
             // millisecond).
