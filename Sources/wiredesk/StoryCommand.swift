@@ -71,10 +71,10 @@ struct StoryCommand: AsyncParsableCommand {
     struct TransitionCmd: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "transition",
-            abstract: "Move a story: submit, request_changes, approve, publish, correct, kill, spike, unspike.")
+            abstract: "Move a story: submit, request_changes, approve, reopen, publish, correct, kill, spike, unspike.")
         @Argument var id: String
         @Argument var transition: Transition
-        @Option(help: "Why; required for request_changes, and the note for correct and kill.") var reason: String?
+        @Option(help: "Why; required for request_changes and reopen, and the note for correct and kill.") var reason: String?
         @Option(help: "The content patch a correction carries; - reads stdin.") var file: String?
         @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
         @OptionGroup var actor: StoryActor

@@ -19,6 +19,7 @@ import WiredeskTestSupport
     static func arguments(for transition: Transition) -> (reason: String?, patch: JSONValue?) {
         switch transition {
         case .requestChanges: ("Needs a second source", nil)
+        case .reopen: ("The police figures changed overnight", nil)
         case .correct: ("Corrects the number of arrests", .object(["standfirst": .string("More than 2,000 arrested")]))
         case .kill: ("Legal: withdraw", nil)
         default: (nil, nil)

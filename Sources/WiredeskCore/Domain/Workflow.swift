@@ -9,7 +9,7 @@ public enum StoryState: String, Codable, CaseIterable, Sendable {
 public enum Transition: String, Codable, CaseIterable, Sendable {
     case submit
     case requestChanges = "request_changes"
-    case approve, publish, correct, kill, spike, unspike
+    case approve, reopen, publish, correct, kill, spike, unspike
 }
 
 /// What a transition needs besides the right state and role. Each has a name, used in the rule
@@ -40,6 +40,8 @@ public enum Workflow {
         .submit: .init(from: [.draft], to: .inReview, roles: [.reporter, .editor], requires: [.headline, .body]),
         .requestChanges: .init(from: [.inReview], to: .draft, roles: [.editor], requires: [.reason]),
         .approve: .init(from: [.inReview], to: .approved, roles: [.editor], requires: [.credit, .pictureCredit]),
+        // Taking an approval back before publication: the copy goes back to review, and why is kept.
+        .reopen: .init(from: [.approved], to: .inReview, roles: [.editor], requires: [.reason]),
         .publish: .init(from: [.approved], to: .published, roles: [.editor, .publisher], requires: [.embargoLifted]),
         // A correction is held to what approval and submission asked of the copy: it cannot take away
         // the last credit or bring in an uncredited picture.
@@ -47,7 +49,7 @@ public enum Workflow {
             from: [.published], to: .published, roles: [.editor],
             requires: [.contentChange, .correctionNote, .headline, .body, .credit, .pictureCredit]),
         .kill: .init(from: [.published], to: .killed, roles: [.editor], requires: [.killNotice]),
-        .spike: .init(from: [.draft, .inReview], to: .spiked, roles: [.editor], requires: []),
+        .spike: .init(from: [.draft, .inReview, .approved], to: .spiked, roles: [.editor], requires: []),
         .unspike: .init(from: [.spiked], to: .draft, roles: [.editor], requires: []),
     ]
 
