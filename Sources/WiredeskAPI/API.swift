@@ -104,7 +104,22 @@ struct API: APIProtocol {
         let story = try await stories.transition(
             id, Transition(request.transition), reason: request.reason, patch: try request.patch.map(JSONValue.init),
             ifVersion: version, by: principal, logger: RequestScope.logger)
+        if Self.prefersMinimal(input.headers.prefer) {
+            return .noContent(.init(headers: .init(eTag: Self.etag(story), preferenceApplied: "return=minimal")))
+        }
         return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
+    }
+
+    /// Whether a `Prefer` header asks for `return=minimal` (RFC 7240: comma-separated
+    /// preferences, each a token with optional parameters after `;`, names case-insensitive).
+    static func prefersMinimal(_ header: String?) -> Bool {
+        guard let header else { return false }
+        return header.split(separator: ",").contains { preference in
+            let main = preference.split(separator: ";", maxSplits: 1).first ?? ""
+            let parts = main.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 2 && parts[0].lowercased() == "return"
+                && parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\"")).lowercased() == "minimal"
+        }
     }
 
     func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {

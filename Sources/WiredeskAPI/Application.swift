@@ -95,15 +95,15 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
 }
 
 /// swift-openapi-runtime percent-encodes header values as URI components
-/// (apple/swift-openapi-generator#529, #857), so an ETag of `"3"` would go out as `%223%22`. ETag
-/// and Location are not URI components: send them as they are.
+/// (apple/swift-openapi-generator#529, #857), so an ETag of `"3"` would go out as `%223%22`. ETag,
+/// Location and Preference-Applied are not URI components: send them as they are.
 struct PlainResponseHeaders: ServerMiddleware {
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         var (response, responseBody) = try await next(request, body, metadata)
-        for name in [HTTPField.Name.eTag, .location] {
+        for name in [HTTPField.Name.eTag, .location, .preferenceApplied] {
             if let value = response.headerFields[name] {
                 response.headerFields[name] = value.removingPercentEncoding ?? value
             }
