@@ -110,6 +110,23 @@ struct API: APIProtocol {
         return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
     }
 
+    func publishApproved(_ input: Operations.PublishApproved.Input) async throws -> Operations.PublishApproved.Output {
+        guard case .json(let request) = input.body else { throw Self.unsupportedBody }
+        let outcomes = try await Publisher(stories: stories).publishApproved(
+            limit: request.limit ?? 100, dryRun: request.dryRun ?? false, by: try RequestScope.principal(),
+            logger: RequestScope.logger)
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        results: outcomes.map {
+                            .init(
+                                id: $0.id.uuidString.lowercased(), result: .init(rawValue: $0.result.rawValue)!,
+                                version: $0.version, reason: $0.reason)
+                        })))
+        )
+    }
+
     /// Whether a `Prefer` header asks for `return=minimal` (RFC 7240: comma-separated
     /// preferences, each a token with optional parameters after `;`, names case-insensitive).
     static func prefersMinimal(_ header: String?) -> Bool {

@@ -11,11 +11,11 @@ struct Wiredesk: AsyncParsableCommand {
             54329) as its app role. `migrate` connects as the owner instead: WIREDESK_MIGRATION_URL.
             Exit codes: 0 ok, 1 internal error, 2 invalid input, 3 not found, 4 stale version or \
             conflict, 5 not allowed for this user, 6 refused by the workflow, 7 database unavailable.
-            `import` exits 2 when any file failed (the others went in).
+            `import` exits 2 when any file failed (the others went in); `publish` exits 1 when any story failed.
             """,
         subcommands: [
             MigrateCommand.self, ServeCommand.self, UserCommand.self, TokenCommand.self, StoryCommand.self,
-            AuditCommand.self, ImportCommand.self,
+            AuditCommand.self, ImportCommand.self, PublishCommand.self,
         ]
     )
 }

@@ -43,4 +43,38 @@ import WiredeskTestSupport
             #expect(replies[1].headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
         }
     }
+
+    @Test func postPublishPublishesTheApprovedAndSaysWhatBecameOfEach() async throws {
+        try await APIHarness.with { api in
+            var ids: [String] = []
+            for _ in 0..<3 {
+                let id = try await api.createAlmaty(as: "rita")
+                #expect(try await api.transition(id, "submit", as: "rita", version: 1).status == .ok)
+                #expect(try await api.transition(id, "approve", as: "ed", version: 2).status == .ok)
+                ids.append(id)
+            }
+            let refused = try await api.send(.post, "/v1/publish", as: "rita", json: "{}")
+            #expect(refused.status == .forbidden)
+            #expect(try refused.problem.document["rule"] as? String == "publish.role")
+
+            let dry = try await api.send(.post, "/v1/publish", as: "pat", json: #"{"dryRun": true, "limit": 2}"#)
+            #expect(dry.status == .ok, "\(dry.text)")
+            let planned = try #require(try dry.json["results"] as? [[String: Any]])
+            #expect(planned.count == 2)
+            #expect(planned.allSatisfy { $0["result"] as? String == "would-publish" && $0["version"] as? Int == 4 })
+
+            let key = HTTPField.Name("Idempotency-Key")!
+            let done = try await api.send(.post, "/v1/publish", as: "pat", headers: [key: "cron-0800"], json: "{}")
+            #expect(done.status == .ok, "\(done.text)")
+            let results = try #require(try done.json["results"] as? [[String: Any]])
+            #expect(Set(results.compactMap { $0["id"] as? String }) == Set(ids))
+            #expect(results.allSatisfy { $0["result"] as? String == "published" })
+            // The cron job's retry is the same answer, not a second run.
+            let retry = try await api.send(.post, "/v1/publish", as: "pat", headers: [key: "cron-0800"], json: "{}")
+            #expect(retry.body == done.body)
+            #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            #expect(try await api.newsroom.count("SELECT count(*) FROM audit_events WHERE action = 'publish'") == 3)
+            #expect(try await api.send(.post, "/v1/publish", as: "pat", json: #"{"limit": 0}"#).status == .badRequest)
+        }
+    }
 }
