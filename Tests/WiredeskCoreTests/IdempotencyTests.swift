@@ -50,6 +50,29 @@ import WiredeskTestSupport
         }
     }
 
+    /// A duplicate waits for the first as long as the first takes, not only as long as a write
+    /// waits for a story's row (the server's lock timeout, 2 s), and then gets its answer.
+    @Test func aDuplicateWaitsPastTheServersLockTimeoutForTheFirst() async throws {
+        try await Newsroom.with { newsroom in
+            try await TestDatabase.withClient(newsroom.url, limits: .server) { client in
+                let keys = IdempotencyStore(database: Database(client: client, maximumConnections: 20))
+                let fingerprint = IdempotencyStore.fingerprint(["POST", "/slow"], body: [])
+                let slow = IdempotencyStore.Answer(status: 200, headers: [:], body: Array("first".utf8))
+                async let first = keys.answer(user: "rita", key: "slow", fingerprint: fingerprint, logger: newsroom.logger) {
+                    try await Task.sleep(for: .milliseconds(2500))
+                    return slow
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                let (second, replayed) = try await keys.answer(
+                    user: "rita", key: "slow", fingerprint: fingerprint, logger: newsroom.logger
+                ) { IdempotencyStore.Answer(status: 200, headers: [:], body: Array("second".utf8)) }
+                #expect(replayed)
+                #expect(second == slow)
+                #expect(try await first.answer == slow)
+            }
+        }
+    }
+
     @Test func aKeyIsPerUserAndRefusedWithAnotherRequest() async throws {
         try await Newsroom.with { newsroom in
             let keys = IdempotencyStore(database: newsroom.database)

@@ -71,9 +71,7 @@ public struct IdempotencyStore: Sendable {
         let seconds = Int(Self.lifetime.components.seconds)
         do {
             return try await database.unitOfWork(logger: logger) {
-                try await database.rows(
-                    "SELECT pg_advisory_xact_lock(\(Self.lockClass), hashtext(\(user) || chr(1) || \(key)))",
-                    logger: logger)
+                try await Self.takeTurn(user: user, key: key, database: database, logger: logger)
                 let kept = try await database.rows(
                     """
                     SELECT fingerprint, status, headers::text, body FROM idempotency_keys
@@ -107,6 +105,26 @@ public struct IdempotencyStore: Sendable {
         } catch let notKept as NotKept {
             return (notKept.answer, false)
         }
+    }
+
+    /// How long a duplicate waits for the first request with its key: longer than a write waits
+    /// for a story's row, since the first may itself be waiting for one.
+    public static let turnWait: Duration = .seconds(10)
+
+    /// Waits for any other request with the same user and key to end (the lock is the
+    /// transaction's), under its own lock timeout, then puts the session's back.
+    private static func takeTurn(user: String, key: String, database: Database, logger: Logger) async throws {
+        let wait = "\(turnWait.components.seconds)s"
+        let previous = try await database.rows(
+            "SELECT current_setting('lock_timeout'), set_config('lock_timeout', \(wait), true)", logger: logger
+        ).first?.makeRandomAccess()[0].decode(String.self) ?? "0"
+        do {
+            try await database.rows(
+                "SELECT pg_advisory_xact_lock(\(lockClass), hashtext(\(user) || chr(1) || \(key)))", logger: logger)
+        } catch let error as WiredeskError where error.kind == .unavailable {
+            throw WiredeskError(.unavailable, "a request with this Idempotency-Key is still running; retry shortly")
+        }
+        try await database.rows("SELECT set_config('lock_timeout', \(previous), true)", logger: logger)
     }
 
     /// Deletes keys past their lifetime; returns how many.
