@@ -45,7 +45,7 @@ struct API: APIProtocol {
     }
 
     func listStories(_ input: Operations.ListStories.Input) async throws -> Operations.ListStories.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let page = try await stories.list(
             state: input.query.state.map(StoryState.init), after: try input.query.cursor.map(StoryStore.Cursor.init(token:)),
             limit: input.query.limit ?? 50, logger: RequestScope.logger)
@@ -54,7 +54,7 @@ struct API: APIProtocol {
     }
 
     func getStory(_ input: Operations.GetStory.Input) async throws -> Operations.GetStory.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let story = try await stories.story(try Self.storyID(input.path.id), logger: RequestScope.logger)
         let headers = Operations.GetStory.Output.Ok.Headers(eTag: Self.etag(story))
         let accept = input.headers.accept.map(\.contentType)
@@ -74,7 +74,7 @@ struct API: APIProtocol {
     }
 
     func listIngestItems(_ input: Operations.ListIngestItems.Input) async throws -> Operations.ListIngestItems.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let id = try Self.storyID(input.path.id)
         let items = try await ingest.items(of: id, logger: RequestScope.logger)
         if items.isEmpty { _ = try await stories.story(id, logger: RequestScope.logger) }
@@ -140,7 +140,7 @@ struct API: APIProtocol {
     }
 
     func listRevisions(_ input: Operations.ListRevisions.Input) async throws -> Operations.ListRevisions.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let page = try await Revisions.summaries(
             of: try Self.storyID(input.path.id), after: input.query.after ?? 0, limit: input.query.limit ?? 100,
             database: database, logger: RequestScope.logger)
@@ -153,7 +153,7 @@ struct API: APIProtocol {
     }
 
     func getRevision(_ input: Operations.GetRevision.Input) async throws -> Operations.GetRevision.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let revision = try await Revisions.revision(
             try Self.revisionNumber(input.path.number), of: try Self.storyID(input.path.id), database: database,
             logger: RequestScope.logger)
@@ -161,7 +161,7 @@ struct API: APIProtocol {
     }
 
     func diffRevisions(_ input: Operations.DiffRevisions.Input) async throws -> Operations.DiffRevisions.Output {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let changes = try await Revisions.diff(
             try Self.revisionNumber(input.path.number), try Self.revisionNumber(input.path.other),
             of: try Self.storyID(input.path.id), database: database, logger: RequestScope.logger)

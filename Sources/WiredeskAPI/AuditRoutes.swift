@@ -42,7 +42,7 @@ struct AuditRoutes {
     }
 
     private func history(_ request: Request, story: String) async throws -> Response {
-        _ = try RequestScope.principal()
+        try RequestScope.reader()
         let id = try API.storyID(story)
         let query = try QueryItems(request.uri)
         var before: Int64?

@@ -18,7 +18,7 @@ struct IngestRoutes {
         router.get("/v1/ingest/{itemId}/payload") { request, context -> Response in
             let text = context.parameters.get("itemId") ?? ""
             guard let id = UUID(uuidString: text) else { throw WiredeskError.malformed(field: "itemId", "not a UUID: \(text)") }
-            _ = try RequestScope.principal()
+            try RequestScope.reader()
             let (data, mediaType) = try await ingest.payload(id, logger: RequestScope.logger)
             return Response(
                 status: .ok, headers: [.contentType: mediaType], body: .init(byteBuffer: ByteBuffer(bytes: data)))

@@ -24,6 +24,14 @@ struct RequestScope: Sendable {
         return principal
     }
 
+    /// The authenticated user, who must be one who reads the desk's stories (`Workflow.readers`).
+    @discardableResult
+    static func reader() throws -> Principal {
+        let principal = try principal()
+        try Workflow.checkRead(by: principal)
+        return principal
+    }
+
     static var logger: Logger { current?.logger ?? Logger(label: "wiredesk") }
 }
 

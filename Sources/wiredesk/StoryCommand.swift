@@ -18,6 +18,11 @@ struct StoryActor: ParsableArguments {
     func principal(_ database: Database, logger: Logger) async throws -> Principal {
         try await UserStore(database: database).principal(named: user, source: .cli, logger: logger)
     }
+
+    /// The acting user, who must be one who reads the desk's stories (`Workflow.readers`).
+    func reader(_ database: Database, logger: Logger) async throws {
+        try Workflow.checkRead(by: try await principal(database, logger: logger))
+    }
 }
 
 struct StoryCommand: AsyncParsableCommand {
@@ -103,7 +108,7 @@ struct StoryCommand: AsyncParsableCommand {
             let actor = actor
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 try StoryOutput.story(
                     try await StoryStore(database: database).story(id, logger: logger), json: actor.json)
             }
@@ -121,7 +126,7 @@ struct StoryCommand: AsyncParsableCommand {
         func run() async throws {
             let (state, limit, cursor, actor) = (state, limit, cursor, actor)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 let after = try cursor.map(StoryStore.Cursor.init(token:))
                 let page = try await StoryStore(database: database).list(
                     state: state, after: after, limit: limit, logger: logger)
@@ -147,7 +152,7 @@ struct StoryCommand: AsyncParsableCommand {
             let actor = actor
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 var events: [AuditEvent] = []
                 var before: Int64?
                 repeat {
@@ -174,7 +179,7 @@ struct StoryCommand: AsyncParsableCommand {
             let (number, actor) = (number, actor)
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 if let number {
                     let revision = try await WiredeskCore.Revisions.revision(
                         number, of: id, database: database, logger: logger)
@@ -215,7 +220,7 @@ extension StoryCommand {
             let (from, to, actor) = (from, to, actor)
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 let changes = try await WiredeskCore.Revisions.diff(
                     from, to, of: id, database: database, logger: logger)
                 if actor.json {
@@ -244,7 +249,7 @@ extension StoryCommand {
             let (format, actor) = (format, actor)
             let id = try parseID(id, json: actor.json)
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 let story = try await StoryStore(database: database).story(id, logger: logger)
                 try Console.printJSON(Ninjs.export(story, as: format))
             }
@@ -264,7 +269,7 @@ extension StoryCommand {
             let id = try parseID(id, json: actor.json)
             let itemID = try payload.map { try parseID($0, json: actor.json) }
             try await database.run(json: actor.json) { database, logger in
-                _ = try await actor.principal(database, logger: logger)
+                try await actor.reader(database, logger: logger)
                 let ingest = IngestService(database: database)
                 let items = try await ingest.items(of: id, logger: logger)
                 if let itemID {

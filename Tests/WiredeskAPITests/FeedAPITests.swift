@@ -63,7 +63,7 @@ import WiredeskTestSupport
 
     @Test func onlyTheDesksRolesReadTheFeedAndBadCursorsAreNamed() async throws {
         try await APIHarness.with { api in
-            for user in ["rita", "ed", "pat", "ada"] {
+            for user in ["rita", "ed", "pat", "ada", "partner"] {
                 #expect(try await api.send(.get, "/v1/feed", as: user).status == .ok, "\(user)")
             }
             for user in ["aud", "wirebot"] {
@@ -77,6 +77,33 @@ import WiredeskTestSupport
                 #expect(bad.status == .badRequest, "\(query): \(bad.text)")
             }
             #expect(try await api.send(.post, "/v1/feed", as: "pat", json: "{}").status == .methodNotAllowed)
+        }
+    }
+
+    @Test func aSubscriberReadsTheFeedAndNothingElse() async throws {
+        try await APIHarness.with { api in
+            let id = try await api.createAlmaty(as: "rita")
+            #expect(try await api.transition(id, "submit", as: "rita", version: 1).status == .ok)
+            #expect(try await api.transition(id, "approve", as: "ed", version: 2).status == .ok)
+            #expect(try await api.transition(id, "publish", as: "pat", version: 3).status == .ok)
+            let page = try await Self.page(api, count: 1, as: "partner")
+            #expect(page.status == .ok)
+
+            for path in [
+                "/v1/stories", "/v1/stories/\(id)", "/v1/stories/\(id)/history", "/v1/stories/\(id)/revisions",
+                "/v1/stories/\(id)/revisions/1", "/v1/stories/\(id)/revisions/1/diff/2", "/v1/stories/\(id)/provenance",
+            ] {
+                let refused = try await api.send(.get, path, as: "partner")
+                #expect(refused.status == .forbidden, "\(path): \(refused.text)")
+                #expect(try refused.problem.document["rule"] as? String == "read.role", "\(path)")
+            }
+            #expect(try await api.send(.get, "/v1/audit", as: "partner").status == .forbidden)
+            #expect(try await api.send(.post, "/v1/stories", as: "partner", json: APIHarness.almatyJSON).status == .forbidden)
+            #expect(try await api.transition(id, "kill", as: "partner", version: 4, reason: "no").status == .forbidden)
+            #expect(try await api.send(.post, "/v1/publish", as: "partner", json: "{}").status == .forbidden)
+            #expect(
+                try await api.send(.post, "/v1/ingest", as: "partner", bytes: Array("ALMATY (Reuters) - x".utf8), contentType: "text/plain")
+                    .status == .forbidden)
         }
     }
 }

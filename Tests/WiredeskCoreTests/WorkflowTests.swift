@@ -192,6 +192,37 @@ import WiredeskTestSupport
         }
     }
 
+    @Test func anAdminMayPublishBeforeTheEmbargoSayingWhy() async throws {
+        try await Newsroom.with { newsroom in
+            var embargoed = try Newsroom.almaty()
+            embargoed.embargo = Date().addingTimeInterval(3600)
+            let story = try await newsroom.story(embargoed, through: [.submit, .approve])
+            // Without a reason, or by anyone else, the embargo holds.
+            try await expectRefusal(newsroom, story, rule: "publish.embargo", kind: .embargo) {
+                try await newsroom.stories.transition(
+                    story.id, .publish, ifVersion: story.version, by: newsroom.admin, logger: newsroom.logger)
+            }
+            for principal in [newsroom.editor, newsroom.publisher] {
+                let error = try await expectRefusal(newsroom, story, rule: "publish.embargo", kind: .embargo) {
+                    try await newsroom.stories.transition(
+                        story.id, .publish, reason: "The court lifted the order", ifVersion: story.version, by: principal,
+                        logger: newsroom.logger)
+                }
+                #expect(error.message.contains("admin may override it with a reason"))
+            }
+            let published = try await newsroom.stories.transition(
+                story.id, .publish, reason: "The court lifted the order", ifVersion: story.version, by: newsroom.admin,
+                logger: newsroom.logger)
+            #expect(published.state == .published)
+            #expect(published.content.embargo == nil)
+            let event = try #require(try await newsroom.events(of: story.id).last)
+            #expect(event.action == "publish")
+            #expect(event.actor == newsroom.admin.name)
+            #expect(event.reason == "The court lifted the order")
+            #expect(event.diff?.contains { $0.field == "embargo" } == true, "\(String(describing: event.diff))")
+        }
+    }
+
     @Test func correctNeedsANoteAndAContentChangeAndStaysPublished() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story(through: [.submit, .approve, .publish])

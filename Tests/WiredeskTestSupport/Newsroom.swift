@@ -21,7 +21,10 @@ public struct Newsroom: Sendable {
     /// A feed script.
     public let feed = Principal(name: "wirebot", role: .ingest, source: .ingest)
 
-    public var everyone: [Principal] { [reporter, otherReporter, editor, publisher, admin, auditor, feed] }
+    /// A partner system that takes the feed.
+    public let subscriber = Principal(name: "partner", role: .subscriber, source: .cli)
+
+    public var everyone: [Principal] { [reporter, otherReporter, editor, publisher, admin, auditor, feed, subscriber] }
 
     /// Runs `body` against a fresh newsroom, dropped afterwards.
     public static func with<T: Sendable>(_ body: @Sendable (Newsroom) async throws -> T) async throws -> T {

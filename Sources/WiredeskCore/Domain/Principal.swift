@@ -13,6 +13,8 @@ public enum Role: String, Codable, CaseIterable, Sendable {
     case auditor
     /// A feed script: takes agency copy in and applies the agency's updates to its own drafts.
     case ingest
+    /// A partner system downstream: reads the feed and nothing else.
+    case subscriber
 }
 
 /// Where a change came from, as recorded in the audit trail.

@@ -31,6 +31,8 @@ public struct TransitionRule: Sendable {
     public var to: StoryState
     public var roles: Set<Role>
     public var requires: [Requirement]
+    /// Requirements these roles may set aside by giving a reason, which the trail records.
+    public var overrides: [Requirement: Set<Role>] = [:]
 }
 
 /// The editorial workflow: the one table every change goes through, from the CLI, the API and
@@ -42,7 +44,11 @@ public enum Workflow {
         .approve: .init(from: [.inReview], to: .approved, roles: [.editor], requires: [.credit, .pictureCredit]),
         // Taking an approval back before publication: the copy goes back to review, and why is kept.
         .reopen: .init(from: [.approved], to: .inReview, roles: [.editor], requires: [.reason]),
-        .publish: .init(from: [.approved], to: .published, roles: [.editor, .publisher], requires: [.embargoLifted]),
+        // An admin may publish before the embargo, saying why (a court ruling, a source released
+        // it early); the published copy then carries no embargo.
+        .publish: .init(
+            from: [.approved], to: .published, roles: [.editor, .publisher], requires: [.embargoLifted],
+            overrides: [.embargoLifted: [.admin]]),
         // A correction is held to what approval and submission asked of the copy: it cannot take away
         // the last credit or bring in an uncredited picture.
         .correct: .init(
@@ -62,6 +68,10 @@ public enum Workflow {
         .approved: ([.editor], .inReview),
     ]
 
+    /// Who reads the desk's stories, their history, revisions and sources: everyone but partner
+    /// systems, which read the feed (`FeedStore.readers`) and nothing else.
+    public static let readers: Set<Role> = Set(Role.allCases).subtracting([.subscriber])
+
     public static let creators: Set<Role> = [.reporter, .editor]
 
     /// Who may take agency copy in as new drafts: a feed script has the `ingest` role.
@@ -72,6 +82,10 @@ public enum Workflow {
     public static let wireUpdaters: Set<Role> = [.editor, .ingest]
 
     // MARK: Checks
+
+    public static func checkRead(by principal: Principal) throws {
+        try checkRole(principal, in: readers, rule: "read.role", doing: "read the desk's stories")
+    }
 
     public static func checkCreate(by principal: Principal) throws {
         try checkRole(principal, in: creators, rule: "create.role", doing: "create stories")
@@ -121,9 +135,16 @@ public enum Workflow {
         }
     }
 
-    /// Refuses the transition, naming the rule, unless state, role and requirements all allow it.
-    /// Returns the target state.
-    public static func check(_ transition: Transition, _ proposal: Proposal, by principal: Principal) throws -> StoryState {
+    /// What the workflow allows: the state the story moves to, and the requirements set aside.
+    public struct Decision: Sendable, Equatable {
+        public var to: StoryState
+        public var overridden: [Requirement] = []
+    }
+
+    /// Refuses the transition, naming the rule, unless state, role and requirements all allow it
+    /// (a requirement the rule lets the principal's role override is set aside when they give a
+    /// reason).
+    public static func check(_ transition: Transition, _ proposal: Proposal, by principal: Principal) throws -> Decision {
         let rule = rules[transition]!
         let name = transition.rawValue
         let story = proposal.story
@@ -138,13 +159,22 @@ public enum Workflow {
         if transition == .submit {
             try checkOwnDraft(story, by: principal, rule: "submit.own-drafts", doing: "submit")
         }
+        var decision = Decision(to: rule.to)
         for requirement in rule.requires {
             if let problem = unmet(requirement, proposal) {
+                if let roles = rule.overrides[requirement], roles.contains(principal.role), hasText(proposal.reason) {
+                    decision.overridden.append(requirement)
+                    continue
+                }
                 let kind: WiredeskError.Kind = requirement == .embargoLifted ? .embargo : .unmetRequirement
-                throw WiredeskError(kind, "\(name) refused: \(problem)", rule: "\(name).\(requirement.rawValue)")
+                let override = rule.overrides[requirement].map {
+                    "; \($0.map(\.rawValue).sorted().joined(separator: ", ")) may override it with a reason"
+                } ?? ""
+                throw WiredeskError(
+                    kind, "\(name) refused: \(problem)\(override)", rule: "\(name).\(requirement.rawValue)")
             }
         }
-        return rule.to
+        return decision
     }
 
     /// Why the proposal fails the requirement, or nil when it meets it.

@@ -19,8 +19,8 @@ public struct FeedStore: Sendable {
         self.database = database
     }
 
-    /// Who reads the feed: the desk's roles.
-    public static let readers: Set<Role> = [.reporter, .editor, .publisher, .admin]
+    /// Who reads the feed: the desk's roles, and partner systems.
+    public static let readers: Set<Role> = [.reporter, .editor, .publisher, .admin, .subscriber]
 
     public static func authorize(_ principal: Principal) throws {
         guard readers.contains(principal.role) else {

@@ -139,8 +139,13 @@ public struct StoryStore: Sendable {
             let content = try patch.map(story.content.applying) ?? story.content
             let proposal = Workflow.Proposal(story: story, content: content, reason: reason, now: now)
             var changed = story
-            changed.state = try Workflow.check(transition, proposal, by: principal)
+            let decision = try Workflow.check(transition, proposal, by: principal)
+            changed.state = decision.to
             changed.content = content
+            if decision.overridden.contains(.embargoLifted) {
+                // Published before its time on purpose: the copy that goes out is not embargoed.
+                changed.content.embargo = nil
+            }
             switch transition {
             case .correct:
                 changed.corrections.append(Correction(version: story.version + 1, note: reason ?? "", at: now))
