@@ -371,6 +371,37 @@ import WiredeskTestSupport
         }
     }
 
+    /// The editor's note on published copy changes without a correction: no reader sees it, and
+    /// the feed says nothing. Anything a reader would see still needs `correct`.
+    @Test func theEditorsNoteOnPublishedCopyChangesWithoutACorrection() async throws {
+        try await Newsroom.with { newsroom in
+            let story = try await newsroom.story(through: [.submit, .approve, .publish])
+            let entries = try await newsroom.count("SELECT count(*) FROM feed_entries")
+            let edited = try await newsroom.stories.edit(
+                story.id, patch: .object(["ednote": .string("Follow-up from Almaty at 18:00")]),
+                ifVersion: story.version, by: newsroom.editor, logger: newsroom.logger)
+            #expect(edited.state == .published)
+            #expect(edited.version == story.version + 1)
+            #expect(edited.content.ednote == "Follow-up from Almaty at 18:00")
+            let event = try #require(try await newsroom.events(of: story.id).last)
+            #expect(event.action == "edit")
+            #expect(event.diff?.map(\.field) == ["ednote"])
+            #expect(try await newsroom.count("SELECT count(*) FROM feed_entries") == entries)
+
+            // Reporters do not edit published copy at all; a note and a visible change together need `correct`.
+            try await expectRefusal(newsroom, edited, rule: "edit.role", kind: .forbidden) {
+                try await newsroom.stories.edit(
+                    story.id, patch: .object(["ednote": .string("mine")]), ifVersion: edited.version,
+                    by: newsroom.reporter, logger: newsroom.logger)
+            }
+            try await expectRefusal(newsroom, edited, rule: "edit.state", kind: .invalidTransition) {
+                try await newsroom.stories.edit(
+                    story.id, patch: .object(["ednote": .string("x"), "standfirst": .string("y")]),
+                    ifVersion: edited.version, by: newsroom.editor, logger: newsroom.logger)
+            }
+        }
+    }
+
     @Test func publishersAndAuditorsDoNotEdit() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()

@@ -228,3 +228,15 @@ extension Story: Encodable {
         try c.encodeIfPresent(killNotice, forKey: .killNotice)
     }
 }
+
+extension StoryContent {
+    /// Whether a reader would see no difference: the two differ at most in the desk's internal
+    /// fields (the editor's note), which are never published.
+    public func sameForReaders(as other: StoryContent) -> Bool {
+        var a = self
+        var b = other
+        a.ednote = nil
+        b.ednote = nil
+        return a == b
+    }
+}

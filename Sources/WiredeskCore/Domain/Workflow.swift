@@ -72,6 +72,10 @@ public enum Workflow {
     /// systems, which read the feed (`FeedStore.readers`) and nothing else.
     public static let readers: Set<Role> = Set(Role.allCases).subtracting([.subscriber])
 
+    /// Who may change the desk's internal fields (`StoryContent.sameForReaders`) where the copy
+    /// itself is fixed: a note on published copy is not a correction, and readers see no change.
+    public static let internalEdits: [StoryState: Set<Role>] = [.published: [.editor]]
+
     public static let creators: Set<Role> = [.reporter, .editor]
 
     /// Who may take agency copy in as new drafts: a feed script has the `ingest` role.
@@ -108,8 +112,13 @@ public enum Workflow {
         return edit.to
     }
 
-    /// Returns the state the story moves to when its content is edited.
-    public static func checkEdit(_ story: Story, by principal: Principal) throws -> StoryState {
+    /// Returns the state the story moves to when its content is edited to `content`.
+    public static func checkEdit(_ story: Story, to content: StoryContent, by principal: Principal) throws -> StoryState {
+        if edits[story.state] == nil, let roles = internalEdits[story.state], content.sameForReaders(as: story.content) {
+            try checkRole(
+                principal, in: roles, rule: "edit.role", doing: "change the internal fields of \(story.state.rawValue) stories")
+            return story.state
+        }
         guard let edit = edits[story.state] else {
             let hint = story.state == .published ? "; use the correct transition with a correction note" : ""
             throw WiredeskError(

@@ -116,7 +116,7 @@ public struct StoryStore: Sendable {
         return try await change(id, ifVersion: ifVersion, on: database, logger: logger) { story, _ in
             // The patch first: input wrong in itself is refused as such, before who may edit what.
             let content = try story.content.applying(patch)
-            let state = try Workflow.checkEdit(story, by: principal)
+            let state = try Workflow.checkEdit(story, to: content, by: principal)
             guard content != story.content else { return nil }
             var changed = story
             changed.content = content
