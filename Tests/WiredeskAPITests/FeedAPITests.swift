@@ -89,10 +89,8 @@ import WiredeskTestSupport
             let page = try await Self.page(api, count: 1, as: "partner")
             #expect(page.status == .ok)
 
-            for path in [
-                "/v1/stories", "/v1/stories/\(id)", "/v1/stories/\(id)/history", "/v1/stories/\(id)/revisions",
-                "/v1/stories/\(id)/revisions/1", "/v1/stories/\(id)/revisions/1/diff/2", "/v1/stories/\(id)/provenance",
-            ] {
+            // Every read goes through one rule (`Workflow.readers`, WorkflowTests); a sample of routes here.
+            for path in ["/v1/stories", "/v1/stories/\(id)", "/v1/stories/\(id)/history", "/v1/stories/\(id)/revisions/1"] {
                 let refused = try await api.send(.get, path, as: "partner")
                 #expect(refused.status == .forbidden, "\(path): \(refused.text)")
                 #expect(try refused.problem.document["rule"] as? String == "read.role", "\(path)")
@@ -101,9 +99,6 @@ import WiredeskTestSupport
             #expect(try await api.send(.post, "/v1/stories", as: "partner", json: APIHarness.almatyJSON).status == .forbidden)
             #expect(try await api.transition(id, "kill", as: "partner", version: 4, reason: "no").status == .forbidden)
             #expect(try await api.send(.post, "/v1/publish", as: "partner", json: "{}").status == .forbidden)
-            #expect(
-                try await api.send(.post, "/v1/ingest", as: "partner", bytes: Array("ALMATY (Reuters) - x".utf8), contentType: "text/plain")
-                    .status == .forbidden)
         }
     }
 }

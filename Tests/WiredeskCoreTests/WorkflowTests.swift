@@ -402,6 +402,22 @@ import WiredeskTestSupport
         }
     }
 
+    @Test func everyoneButSubscribersReadsTheDesk() async throws {
+        try await Newsroom.with { newsroom in
+            for principal in newsroom.everyone {
+                if principal.role == .subscriber {
+                    let error = #expect(throws: WiredeskError.self) { try Workflow.checkRead(by: principal) }
+                    #expect(error?.rule == "read.role")
+                    #expect(throws: WiredeskError.self) { try Workflow.checkCreate(by: principal) }
+                    #expect(throws: WiredeskError.self) { try Workflow.checkIngest(by: principal) }
+                    try FeedStore.authorize(principal)
+                } else {
+                    try Workflow.checkRead(by: principal)
+                }
+            }
+        }
+    }
+
     @Test func publishersAndAuditorsDoNotEdit() async throws {
         try await Newsroom.with { newsroom in
             let story = try await newsroom.story()

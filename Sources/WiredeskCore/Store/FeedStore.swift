@@ -121,12 +121,12 @@ public struct FeedStore: Sendable {
             """,
             logger: logger)
         var lastKill: Int64?
-        let (items, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
+        let (entries, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
             let (txid, id, size, kill) = try row.decode((String, Int64, Int, Int64?).self)
             lastKill = kill
-            return ((), size, try Self.position(txid, id))
+            return (id, size, try Self.position(txid, id))
         }
-        return Self.etag(after: cursor, count: items.count, last: last ?? cursor, kill: lastKill)
+        return Self.etag(after: cursor, count: entries.count, last: last ?? cursor, kill: lastKill)
     }
 
     /// What an entry counts towards a page's size, the same for a page and its validator: its item
