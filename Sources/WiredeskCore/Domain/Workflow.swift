@@ -144,6 +144,12 @@ public enum Workflow {
         }
     }
 
+    /// Refuses a principal whose role may not make `transition` at all: asked before a batch of
+    /// them (publish --approved) as before each one.
+    public static func checkRole(for transition: Transition, by principal: Principal) throws {
+        try checkRole(principal, in: rules[transition]!.roles, rule: "\(transition.rawValue).role", doing: transition.rawValue)
+    }
+
     /// What the workflow allows: the state the story moves to, and the requirements set aside.
     public struct Decision: Sendable, Equatable {
         public var to: StoryState
@@ -157,7 +163,7 @@ public enum Workflow {
         let rule = rules[transition]!
         let name = transition.rawValue
         let story = proposal.story
-        try checkRole(principal, in: rule.roles, rule: "\(name).role", doing: name)
+        try checkRole(for: transition, by: principal)
         guard rule.from.contains(story.state) else {
             let allowed = rule.from.map(\.rawValue).sorted().joined(separator: " or ")
             throw WiredeskError(

@@ -73,25 +73,18 @@ public struct FeedStore: Sendable {
     public func page(
         after cursor: Cursor = .start, limit: Int = 100, maximumBytes: Int = FeedStore.pageBytes, logger: Logger
     ) async throws -> Page {
-        try Self.check(limit)
-        let rows = try await database.rows(
-            """
-            SELECT e.txid::text, e.id, e.story_id, e.version, e.at, \(unescaped: Self.size), e.item::text, s.state,
-                   s.kill_notice, s.created_at, \(unescaped: Self.lastKill)
-            FROM feed_entries e JOIN stories s ON s.id = e.story_id
-            WHERE \(Self.released(after: cursor))
-            ORDER BY e.txid, e.id
-            LIMIT \(limit)
-            """,
-            logger: logger)
-        var lastKill: Int64?
-        let (items, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
-            let (txid, id, storyID, version, at, size, item, state, killNotice, createdAt, kill) =
-                try row.decode((String, Int64, UUID, Int, Date, Int, String, String, String?, Date, Int64?).self)
-            lastKill = kill
-            var entry: JSONValue
-            if state == StoryState.killed.rawValue {
-                entry = FeedItem.tombstone(id: storyID, version: version, firstCreated: createdAt, notice: killNotice ?? "")
+        let (items, next, etag) = try await released(
+            after: cursor, limit: limit, maximumBytes: maximumBytes,
+            columns: "e.story_id, e.version, e.at, e.item::text, s.state, s.kill_notice, s.created_at",
+            from: "feed_entries e JOIN stories s ON s.id = e.story_id", logger: logger
+        ) { id, row in
+            let storyID = try row[4].decode(UUID.self)
+            let (version, at, item) = (try row[5].decode(Int.self), try row[6].decode(Date.self), try row[7].decode(String.self))
+            let entry: JSONValue
+            if try row[8].decode(String.self) == StoryState.killed.rawValue {
+                entry = FeedItem.tombstone(
+                    id: storyID, version: version, firstCreated: try row[10].decode(Date.self),
+                    notice: try row[9].decode(String?.self) ?? "")
             } else {
                 entry = try JSONCoding.decoder(stored: true).decode(JSONValue.self, from: Data(item.utf8))
             }
@@ -99,10 +92,9 @@ public struct FeedStore: Sendable {
                 throw WiredeskError(.notFound, "feed entry \(id) is not a ninjs item")
             }
             fields["versionCreated"] = .string(JSONCoding.formatDate(at))
-            return (JSONValue.object(fields), size, try Self.position(txid, id))
+            return JSONValue.object(fields)
         }
-        let next = last ?? cursor
-        return Page(items: items, next: next, etag: Self.etag(after: cursor, count: items.count, last: next, kill: lastKill))
+        return Page(items: items, next: next, etag: etag)
     }
 
     /// The page's validator without reading stories or items: for a conditional GET, which
@@ -110,46 +102,48 @@ public struct FeedStore: Sendable {
     public func etag(
         after cursor: Cursor = .start, limit: Int = 100, maximumBytes: Int = FeedStore.pageBytes, logger: Logger
     ) async throws -> String {
+        try await released(
+            after: cursor, limit: limit, maximumBytes: maximumBytes, columns: nil, from: "feed_entries e", logger: logger
+        ) { id, _ in id }.etag
+    }
+
+    /// The released entries after `cursor` that make one page, each read by `read` from its row
+    /// (whose columns are position, size and newest kill, then `columns`), where the page ends,
+    /// and its validator. The page and its validator are cut by the same rule from the same rows.
+    private func released<Item>(
+        after cursor: Cursor, limit: Int, maximumBytes: Int, columns: String?, from tables: String, logger: Logger,
+        _ read: (Int64, PostgresRandomAccessRow) throws -> Item
+    ) async throws -> (items: [Item], next: Cursor, etag: String) {
         try Self.check(limit)
         let rows = try await database.rows(
             """
-            SELECT e.txid::text, e.id, \(unescaped: Self.size), \(unescaped: Self.lastKill)
-            FROM feed_entries e
+            SELECT e.txid::text, e.id, pg_column_size(e.item), \(unescaped: Self.lastKill)\(unescaped: columns.map { ", " + $0 } ?? "")
+            FROM \(unescaped: tables)
             WHERE \(Self.released(after: cursor))
             ORDER BY e.txid, e.id
             LIMIT \(limit)
             """,
             logger: logger)
         var lastKill: Int64?
-        let (entries, last) = try Self.cut(rows, maximumBytes: maximumBytes) { row in
-            let (txid, id, size, kill) = try row.decode((String, Int64, Int, Int64?).self)
-            lastKill = kill
-            return (id, size, try Self.position(txid, id))
-        }
-        return Self.etag(after: cursor, count: entries.count, last: last ?? cursor, kill: lastKill)
-    }
-
-    /// What an entry counts towards a page's size, the same for a page and its validator: its item
-    /// as stored (a tombstone is smaller, never larger).
-    private static let size = "pg_column_size(e.item) AS size"
-    private static let lastKill = "(SELECT max(id) FROM feed_entries WHERE kind = 'kill') AS last_kill"
-
-    /// The rows' items up to `maximumBytes` (at least one), and the position of the last one taken.
-    private static func cut<Item>(
-        _ rows: [PostgresRow], maximumBytes: Int, _ read: (PostgresRow) throws -> (Item, Int, Cursor)
-    ) throws -> (items: [Item], last: Cursor?) {
         var items: [Item] = []
         var bytes = 0
         var last: Cursor?
+        // The item as stored counts towards the size (a tombstone is smaller, never larger); the
+        // first goes in however large.
         for row in rows {
-            let (item, size, position) = try read(row)
+            let row = row.makeRandomAccess()
+            let (id, size) = (try row[1].decode(Int64.self), try row[2].decode(Int.self))
             if !items.isEmpty && bytes + size > maximumBytes { break }
-            items.append(item)
+            lastKill = try row[3].decode(Int64?.self)
+            items.append(try read(id, row))
             bytes += size
-            last = position
+            last = try Self.position(try row[0].decode(String.self), id)
         }
-        return (items, last)
+        let next = last ?? cursor
+        return (items, next, Self.etag(after: cursor, count: items.count, last: next, kill: lastKill))
     }
+
+    private static let lastKill = "(SELECT max(id) FROM feed_entries WHERE kind = 'kill') AS last_kill"
 
     private static func position(_ txid: String, _ id: Int64) throws -> Cursor {
         guard let value = UInt64(txid) else { throw WiredeskError(.notFound, "feed entry \(id) has no transaction") }

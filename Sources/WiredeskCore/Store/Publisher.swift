@@ -50,11 +50,7 @@ public struct Publisher: Sendable {
             throw WiredeskError.malformed(field: "limit", "expected 1 to \(Self.limits.upperBound)")
         }
         // Whoever may not publish one story may not publish a batch: refused before anything is read.
-        guard principal.role == .admin || Workflow.rules[.publish]!.roles.contains(principal.role) else {
-            throw WiredeskError(
-                .forbidden, "\(principal.name) is \(principal.role.rawValue); only editor, publisher or admin may publish",
-                rule: "publish.role")
-        }
+        try Workflow.checkRole(for: .publish, by: principal)
         let database = stories.database
         let candidates = try await database.rows(
             """
