@@ -78,6 +78,12 @@ import WiredeskTestSupport
                 json: #"{"headline": "Another story", "body": []}"#)
             #expect(other.status == .unprocessableContent, "\(other.text)")
             #expect(try other.problem.document["rule"] as? String == "idempotency-key.reuse")
+            #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 1)
+            // A request wrong in itself is refused as such, whatever key it reuses.
+            let noIfMatch = try await api.send(
+                .post, "/v1/stories/\(try #require(try made.json["id"] as? String))/transitions", as: "rita",
+                headers: [Self.key: "k"], json: #"{"transition":"submit"}"#)
+            #expect(noIfMatch.status == .preconditionRequired, "\(noIfMatch.text)")
             // The same key is another user's own.
             #expect(
                 try await api.send(.post, "/v1/stories", as: "ed", headers: [Self.key: "k"], json: APIHarness.almatyJSON)

@@ -81,6 +81,11 @@ public struct IdempotencyStore: Sendable {
                 if let row = kept.first {
                     let (stored, status, headers, body) = try row.decode((ByteBuffer, Int, String, ByteBuffer).self)
                     guard Array(buffer: stored) == fingerprint else {
+                        // The request's own faults come first (no If-Match is 428 whatever its
+                        // key); one that would be carried out is refused for reusing the key, and
+                        // what it did is rolled back with the unit.
+                        let answer = try await work()
+                        if answer.status >= 400 { throw NotKept(answer: answer) }
                         throw WiredeskError(
                             .validation, "Idempotency-Key \(key) was first used with a different request",
                             rule: "idempotency-key.reuse")
