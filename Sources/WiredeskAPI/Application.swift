@@ -26,11 +26,14 @@ public struct ServerSettings: Sendable {
     /// How often new audit events are chained; nil: not by this server (benchmarks measuring the
     /// chain's cost, tests that seal by hand).
     public var sealInterval: Duration?
+    /// Feed streams open at most, and their heartbeat.
+    public var feedStreams: FeedStreamLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
-        connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500)
+        connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500),
+        feedStreams: FeedStreamLimits = FeedStreamLimits()
     ) {
         self.host = host
         self.port = port
@@ -41,6 +44,7 @@ public struct ServerSettings: Sendable {
         self.databaseLimits = databaseLimits
         self.connections = connections
         self.sealInterval = sealInterval
+        self.feedStreams = feedStreams
     }
 }
 
@@ -71,13 +75,15 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
     AuditRoutes(database: database).register(on: router)
-    FeedRoutes(feed: FeedStore(database: database)).register(on: router)
+    let feed = FeedStore(database: database)
+    let watcher = FeedWatcher(feed: feed, url: settings.database, logger: logger)
+    FeedRoutes(feed: feed, watcher: watcher, streams: FeedStreams(limits: settings.feedStreams)).register(on: router)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
         middlewares: [PlainResponseHeaders(), QueryEncoding()])
 
-    var services: [any Service] = [database.client]
+    var services: [any Service] = [database.client, watcher]
     if let interval = settings.sealInterval {
         services.append(Periodic.sealer(database: database, interval: interval, logger: logger))
     }

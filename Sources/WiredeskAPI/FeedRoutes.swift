@@ -4,22 +4,58 @@ import Hummingbird
 import NIOCore
 import WiredeskCore
 
-/// `GET /v1/feed`, as described in openapi.yaml, written by hand: a conditional GET is answered
-/// from the feed's positions alone (304), and the items are ninjs documents passed on as they are.
-/// It runs behind the same middleware as every route (request id, problem documents, bearer token).
+/// `GET /v1/feed` and `GET /v1/feed/stream`, as described in openapi.yaml, written by hand: a
+/// conditional GET is answered from the feed's positions alone (304), the items are ninjs
+/// documents passed on as they are, and the stream is Server-Sent Events. They run behind the
+/// same middleware as every route (request id, problem documents, bearer token).
 struct FeedRoutes {
     let feed: FeedStore
+    let watcher: FeedWatcher
+    let streams: FeedStreams
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/v1/feed") { request, _ -> Response in
             try await self.read(request)
         }
+        router.get("/v1/feed/stream") { request, _ -> Response in
+            try await self.stream(request)
+        }
     }
+
+    /// A reconnecting client says where it was with `Last-Event-ID`, which wins over `after`.
+    private func stream(_ request: Request) async throws -> Response {
+        try FeedStore.authorize(try RequestScope.principal())
+        let query = try QueryItems(request.uri)
+        let start: FeedStore.Cursor
+        if let last = request.headers[Self.lastEventID] {
+            start = try FeedStore.Cursor(token: last, field: "Last-Event-ID")
+        } else {
+            start = try query["after"].map { try FeedStore.Cursor(token: $0) } ?? .start
+        }
+        guard streams.enter() else {
+            throw WiredeskError(
+                .unavailable,
+                "this server has \(streams.limits.maximumStreams) feed streams open; retry shortly, or follow GET /v1/feed",
+                rule: "feed.streams")
+        }
+        let stream = FeedStream(
+            feed: feed, watcher: watcher, heartbeat: streams.limits.heartbeat, logger: RequestScope.logger)
+        let streams = self.streams
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
+            body: ResponseBody { writer in
+                defer { streams.leave() }
+                try await stream.send(from: start, to: &writer)
+            })
+    }
+
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
 
     private func read(_ request: Request) async throws -> Response {
         try FeedStore.authorize(try RequestScope.principal())
         let query = try QueryItems(request.uri)
-        let after = try query["after"].map(FeedStore.Cursor.init(token:)) ?? .start
+        let after = try query["after"].map { try FeedStore.Cursor(token: $0) } ?? .start
         let limit = try query.limit(default: 100)
         let logger = RequestScope.logger
         if let wanted = request.headers[.ifNoneMatch] {

@@ -60,10 +60,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between rounds that chain new audit events (0: this server does not seal).")
     var sealInterval = Double(ProcessInfo.processInfo.environment["WIREDESK_SEAL_INTERVAL"] ?? "") ?? 0.5
 
+    @Option(help: "Most feed event streams (GET /v1/feed/stream) open at once, apart from --max-clients.")
+    var maxStreams = Int(ProcessInfo.processInfo.environment["WIREDESK_MAX_STREAMS"] ?? "") ?? 250
+
+    @Option(help: "Seconds between heartbeats on a quiet feed stream.")
+    var streamHeartbeat = Double(ProcessInfo.processInfo.environment["WIREDESK_STREAM_HEARTBEAT"] ?? "") ?? 15
+
     func validate() throws {
         for (name, value) in [
             ("--db-timeout", dbTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
             ("--idle-timeout", idleTimeout), ("--shutdown-deadline", shutdownDeadline),
+            ("--stream-heartbeat", streamHeartbeat),
         ] where !(value > 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds above 0")
         }
@@ -73,8 +80,8 @@ struct ServeCommand: AsyncParsableCommand {
         ] where !(value >= 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds (0: no limit)")
         }
-        guard maxClients >= 1, maxBodySize >= 1, connections >= 1 else {
-            throw ValidationError("--max-clients, --max-body-size and --connections must be at least 1")
+        guard maxClients >= 1, maxBodySize >= 1, connections >= 1, maxStreams >= 1 else {
+            throw ValidationError("--max-clients, --max-body-size, --connections and --max-streams must be at least 1")
         }
     }
 
@@ -97,7 +104,8 @@ struct ServeCommand: AsyncParsableCommand {
                 connections: ConnectionLimits(
                     maximumConnections: maxClients, headerTimeout: Self.duration(headerTimeout)!,
                     bodyTimeout: Self.duration(bodyTimeout)!, idleTimeout: Self.duration(idleTimeout)!),
-                sealInterval: Self.duration(sealInterval))
+                sealInterval: Self.duration(sealInterval),
+                feedStreams: FeedStreamLimits(maximumStreams: maxStreams, heartbeat: Self.duration(streamHeartbeat)!))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)

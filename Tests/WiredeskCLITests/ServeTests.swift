@@ -198,6 +198,40 @@ extension ServeTests {
     }
 }
 
+extension ServeTests {
+    /// A stream on one server carries what another server publishes, and ends cleanly when its
+    /// server is told to stop, so that its client resumes elsewhere.
+    @Test func aFeedStreamCarriesEntriesFromEveryServerAndEndsCleanlyOnSigterm() async throws {
+        try await Newsroom.with { newsroom in
+            let (token, _) = try await newsroom.users.createToken(for: "partner", by: newsroom.admin, logger: newsroom.logger)
+            let (publisher, follower) = (try await ServerProcess(newsroom), try await ServerProcess(newsroom))
+            defer { [publisher, follower].forEach { $0.stop() } }
+            let stream = try EventStreamClient(
+                port: follower.port, path: "/v1/feed/stream", headers: ["Authorization: Bearer \(token)"])
+            #expect(try await onOwnThread { try stream.status() } == 200)
+
+            let (editorToken, _) = try await newsroom.users.createToken(for: "pat", by: newsroom.admin, logger: newsroom.logger)
+            let story = try await newsroom.story(through: [.submit, .approve])
+            let socket = try RawHTTP(port: publisher.port)
+            try socket.send(
+                "POST /v1/stories/\(story.id)/transitions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(editorToken)\r\n"
+                    + "If-Match: \"3\"\r\nContent-Type: application/json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n"
+                    + #"{"transition":"publish"}"#)
+            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            let event = try await onOwnThread { try stream.nextEvent(timeout: .seconds(60)) }
+            #expect(event?.data.contains("urn:wiredesk:story:\(story.id.uuidString.lowercased())") == true)
+
+            let signalled = ContinuousClock.now
+            follower.signal(SIGTERM)
+            _ = try await onOwnThread { while try stream.next(timeout: .seconds(20)) != nil {} }
+            #expect(stream.finished, "the stream was cut rather than ended")
+            #expect(await follower.exited(within: .seconds(20)))
+            #expect(ContinuousClock.now - signalled < .seconds(15), "a stream held the server up")
+            #expect(follower.process.terminationStatus == 0)
+        }
+    }
+}
+
 /// `wiredesk serve` on a free port over a newsroom's database, its log kept.
 final class ServerProcess: @unchecked Sendable {
     let process = Process()

@@ -200,6 +200,14 @@ extension DatabaseURL {
     /// Connects once, outside any pool, so that a command-line tool can say at once that the
     /// database is down or refuses it, instead of waiting on a pool that keeps retrying.
     public func checkReachable(logger: Logger) async throws {
+        let connection = try await connect(logger: logger)
+        try? await connection.close()
+    }
+
+    /// One connection of its own, outside the pool: for what holds a session for as long as it
+    /// runs (a LISTEN, a session lock) and must not take a request's place in the pool.
+    /// `unavailable`, saying why, when it cannot be opened.
+    public func connect(logger: Logger) async throws -> PostgresConnection {
         var config: PostgresConnection.Configuration
         if let socketDirectory {
             config = .init(
@@ -211,9 +219,9 @@ extension DatabaseURL {
             config = .init(host: host, port: port, username: username, password: password, database: database, tls: tls)
         }
         config.options.connectTimeout = .seconds(5)
-        let connection: PostgresConnection
+        config.options.additionalStartupParameters = SessionLimits.operator.startupParameters
         do {
-            connection = try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            return try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
         } catch let error as PSQLError where error.code == .server {
             let message = error.serverInfo?[.message] ?? "refused"
             throw WiredeskError(.unavailable, "the database at \(redacted) refused the connection: \(message)")
@@ -222,7 +230,6 @@ extension DatabaseURL {
                 .unavailable,
                 "cannot reach the database at \(redacted); start it with scripts/pg start or set DATABASE_URL")
         }
-        try? await connection.close()
     }
 }
 

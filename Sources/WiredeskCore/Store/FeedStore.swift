@@ -36,7 +36,7 @@ public struct FeedStore: Sendable {
     public static let pageBytes = 1 << 20
 
     /// A position in the feed: the entry's transaction and id, `8123-451`. `0-0` is the start.
-    public struct Cursor: Equatable, Sendable {
+    public struct Cursor: Hashable, Comparable, Sendable {
         public var txid: UInt64
         public var id: Int64
 
@@ -44,24 +44,38 @@ public struct FeedStore: Sendable {
 
         public var token: String { "\(txid)-\(id)" }
 
+        public static func < (a: Cursor, b: Cursor) -> Bool { (a.txid, a.id) < (b.txid, b.id) }
+
         public init(txid: UInt64, id: Int64) {
             self.txid = txid
             self.id = id
         }
 
-        public init(token: String) throws {
+        /// `field`: where the token came from, for the error.
+        public init(token: String, field: String = "after") throws {
             let parts = token.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
             guard parts.count == 2, let txid = ASCII.number(parts[0], maxDigits: 18),
                 let id = ASCII.number(parts[1], maxDigits: 18)
-            else { throw WiredeskError.malformed(field: "after", "not a cursor this server issued") }
+            else { throw WiredeskError.malformed(field: field, "not a cursor this server issued") }
             self.txid = UInt64(txid)
             self.id = id
         }
     }
 
+    /// One entry as read: where it is, what change wrote it, when, and the ninjs 3.1 item
+    /// (a tombstone if its story has been killed since).
+    public struct Entry: Sendable {
+        public var position: Cursor
+        public var kind: FeedItem.Kind
+        public var at: Date
+        public var item: JSONValue
+    }
+
     public struct Page: Sendable {
-        /// ninjs 3.1 items, in feed order.
-        public var items: [JSONValue]
+        /// In feed order.
+        public var entries: [Entry]
+        /// The entries' ninjs 3.1 items.
+        public var items: [JSONValue] { entries.map(\.item) }
         /// Where the next page starts: after the last item, or where this one started if it is empty.
         public var next: Cursor
         /// A strong validator of the page: it changes whenever the page would read differently.
@@ -73,11 +87,11 @@ public struct FeedStore: Sendable {
     public func page(
         after cursor: Cursor = .start, limit: Int = 100, maximumBytes: Int = FeedStore.pageBytes, logger: Logger
     ) async throws -> Page {
-        let (items, next, etag) = try await released(
+        let (entries, next, etag) = try await released(
             after: cursor, limit: limit, maximumBytes: maximumBytes,
-            columns: "e.story_id, e.version, e.at, e.item::text, s.state, s.kill_notice, s.created_at",
+            columns: "e.story_id, e.version, e.at, e.item::text, s.state, s.kill_notice, s.created_at, e.kind",
             from: "feed_entries e JOIN stories s ON s.id = e.story_id", logger: logger
-        ) { id, row in
+        ) { position, row in
             let storyID = try row[4].decode(UUID.self)
             let (version, at, item) = (try row[5].decode(Int.self), try row[6].decode(Date.self), try row[7].decode(String.self))
             let entry: JSONValue
@@ -88,13 +102,12 @@ public struct FeedStore: Sendable {
             } else {
                 entry = try JSONCoding.decoder(stored: true).decode(JSONValue.self, from: Data(item.utf8))
             }
-            guard case .object(var fields) = entry else {
-                throw WiredeskError(.notFound, "feed entry \(id) is not a ninjs item")
-            }
+            guard case .object(var fields) = entry, let kind = FeedItem.Kind(rawValue: try row[11].decode(String.self))
+            else { throw WiredeskError(.notFound, "feed entry \(position.id) is not a ninjs item") }
             fields["versionCreated"] = .string(JSONCoding.formatDate(at))
-            return JSONValue.object(fields)
+            return Entry(position: position, kind: kind, at: at, item: .object(fields))
         }
-        return Page(items: items, next: next, etag: etag)
+        return Page(entries: entries, next: next, etag: etag)
     }
 
     /// The page's validator without reading stories or items: for a conditional GET, which
@@ -104,7 +117,23 @@ public struct FeedStore: Sendable {
     ) async throws -> String {
         try await released(
             after: cursor, limit: limit, maximumBytes: maximumBytes, columns: nil, from: "feed_entries e", logger: logger
-        ) { id, _ in id }.etag
+        ) { position, _ in position }.etag
+    }
+
+    /// Where the released feed ends now: the newest entry no running transaction is older than
+    /// (`start` while there is none). A reader whose cursor is there has everything.
+    public func head(logger: Logger) async throws -> Cursor {
+        let rows = try await database.rows(
+            """
+            SELECT e.txid::text, e.id FROM feed_entries e
+            WHERE \(Self.released(after: .start))
+            ORDER BY e.txid DESC, e.id DESC
+            LIMIT 1
+            """,
+            logger: logger)
+        guard let row = rows.first?.makeRandomAccess() else { return .start }
+        let id = try row[1].decode(Int64.self)
+        return try Self.position(try row[0].decode(String.self), id)
     }
 
     /// The released entries after `cursor` that make one page, each read by `read` from its row
@@ -112,7 +141,7 @@ public struct FeedStore: Sendable {
     /// and its validator. The page and its validator are cut by the same rule from the same rows.
     private func released<Item>(
         after cursor: Cursor, limit: Int, maximumBytes: Int, columns: String?, from tables: String, logger: Logger,
-        _ read: (Int64, PostgresRandomAccessRow) throws -> Item
+        _ read: (Cursor, PostgresRandomAccessRow) throws -> Item
     ) async throws -> (items: [Item], next: Cursor, etag: String) {
         try Self.check(limit)
         let rows = try await database.rows(
@@ -135,9 +164,10 @@ public struct FeedStore: Sendable {
             let (id, size) = (try row[1].decode(Int64.self), try row[2].decode(Int.self))
             if !items.isEmpty && bytes + size > maximumBytes { break }
             lastKill = try row[3].decode(Int64?.self)
-            items.append(try read(id, row))
+            let position = try Self.position(try row[0].decode(String.self), id)
+            items.append(try read(position, row))
             bytes += size
-            last = try Self.position(try row[0].decode(String.self), id)
+            last = position
         }
         let next = last ?? cursor
         return (items, next, Self.etag(after: cursor, count: items.count, last: next, kill: lastKill))
