@@ -28,12 +28,14 @@ public struct ServerSettings: Sendable {
     public var sealInterval: Duration?
     /// Feed streams open at most, and their heartbeat.
     public var feedStreams: FeedStreamLimits
+    /// Webhook delivery: whether this server takes part, and how failures are retried.
+    public var webhooks: WebhookSettings
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
         connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500),
-        feedStreams: FeedStreamLimits = FeedStreamLimits()
+        feedStreams: FeedStreamLimits = FeedStreamLimits(), webhooks: WebhookSettings = WebhookSettings()
     ) {
         self.host = host
         self.port = port
@@ -45,6 +47,7 @@ public struct ServerSettings: Sendable {
         self.connections = connections
         self.sealInterval = sealInterval
         self.feedStreams = feedStreams
+        self.webhooks = webhooks
     }
 }
 
@@ -88,6 +91,12 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
         services.append(Periodic.sealer(database: database, interval: interval, logger: logger))
     }
     services.append(Periodic.keySweeper(keys: IdempotencyStore(database: database), logger: logger))
+    if settings.webhooks.enabled {
+        services.append(
+            WebhookWorker(
+                store: WebhookStore(database: database), feed: feed, watcher: watcher, url: settings.database,
+                settings: settings.webhooks, logger: logger))
+    }
     let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
     let limits = settings.connections
     return Application(

@@ -66,12 +66,29 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between heartbeats on a quiet feed stream.")
     var streamHeartbeat = Double(ProcessInfo.processInfo.environment["WIREDESK_STREAM_HEARTBEAT"] ?? "") ?? 15
 
+    @Option(help: "Seconds before the first retry of a failed webhook delivery; each further wait doubles.")
+    var webhookRetryInitial = Double(ProcessInfo.processInfo.environment["WIREDESK_WEBHOOK_RETRY_INITIAL"] ?? "") ?? 5
+
+    @Option(help: "Seconds a failing webhook's wait grows to at most.")
+    var webhookRetryMax = Double(ProcessInfo.processInfo.environment["WIREDESK_WEBHOOK_RETRY_MAX"] ?? "") ?? 3_600
+
+    @Option(help: "Seconds a webhook may keep failing before it is disabled.")
+    var webhookGiveUpAfter = Double(ProcessInfo.processInfo.environment["WIREDESK_WEBHOOK_GIVE_UP_AFTER"] ?? "") ?? 86_400
+
+    @Option(help: "Seconds a webhook receiver has to answer.")
+    var webhookTimeout = Double(ProcessInfo.processInfo.environment["WIREDESK_WEBHOOK_TIMEOUT"] ?? "") ?? 10
+
+    @Flag(help: "This server does not deliver webhooks (another one does).")
+    var noWebhooks = false
+
     func validate() throws {
         for (name, value) in [
             ("--db-timeout", dbTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
             ("--idle-timeout", idleTimeout), ("--shutdown-deadline", shutdownDeadline),
-            ("--stream-heartbeat", streamHeartbeat),
-        ] where !(value > 0 && value <= 86_400) {
+            ("--stream-heartbeat", streamHeartbeat), ("--webhook-retry-initial", webhookRetryInitial),
+            ("--webhook-retry-max", webhookRetryMax), ("--webhook-timeout", webhookTimeout),
+            ("--webhook-give-up-after", webhookGiveUpAfter),
+        ] where !(value > 0 && value <= 31 * 86_400) {
             throw ValidationError("\(name) must be a number of seconds above 0")
         }
         for (name, value) in [
@@ -105,7 +122,13 @@ struct ServeCommand: AsyncParsableCommand {
                     maximumConnections: maxClients, headerTimeout: Self.duration(headerTimeout)!,
                     bodyTimeout: Self.duration(bodyTimeout)!, idleTimeout: Self.duration(idleTimeout)!),
                 sealInterval: Self.duration(sealInterval),
-                feedStreams: FeedStreamLimits(maximumStreams: maxStreams, heartbeat: Self.duration(streamHeartbeat)!))
+                feedStreams: FeedStreamLimits(maximumStreams: maxStreams, heartbeat: Self.duration(streamHeartbeat)!),
+                webhooks: WebhookSettings(
+                    enabled: !noWebhooks,
+                    retry: WebhookRetry(
+                        initial: Self.duration(webhookRetryInitial)!, maximum: Self.duration(webhookRetryMax)!,
+                        giveUpAfter: Self.duration(webhookGiveUpAfter)!),
+                    timeout: Self.duration(webhookTimeout)!))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)

@@ -16,7 +16,8 @@ struct APIHarness: Sendable {
     let tokens: [String: String]
 
     static func with(
-        maximumBodySize: Int = 1 << 20, feedStreams: FeedStreamLimits = FeedStreamLimits(), _ body: @Sendable (APIHarness) async throws -> Void
+        maximumBodySize: Int = 1 << 20, feedStreams: FeedStreamLimits = FeedStreamLimits(),
+        webhooks: WebhookSettings = WebhookSettings(), _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         try await Newsroom.with { newsroom in
             var tokens: [String: String] = [:]
@@ -28,7 +29,7 @@ struct APIHarness: Sendable {
             let app = try buildApplication(
                 ServerSettings(
                     port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize,
-                    databaseTimeout: .seconds(60), feedStreams: feedStreams),
+                    databaseTimeout: .seconds(60), feedStreams: feedStreams, webhooks: webhooks),
                 logger: TestDatabase.logger)
             let frozenTokens = tokens
             try await app.test(.ahc(.http)) { client in

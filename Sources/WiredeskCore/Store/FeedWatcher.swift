@@ -10,9 +10,9 @@ import Synchronization
 /// A statement that adds entries notifies channel `wiredesk_feed` as it commits (migration 0010);
 /// the watcher listens on a connection of its own and then reads where the released feed ends
 /// (`FeedStore.head`). An entry is released only once every older transaction has ended, which
-/// no notification announces, so for a while after each notification, and once a `poll` at other
-/// times, the watcher looks again; while the notifications are lost (the database restarting)
-/// polling alone carries on.
+/// no notification announces, so after each notification the watcher looks again after 10, 20,
+/// 40… ms up to `poll`, and once a `poll` at other times; while the notifications are lost (the
+/// database restarting) polling alone carries on.
 public final class FeedWatcher: Service, Sendable {
     private let feed: FeedStore
     private let url: DatabaseURL
@@ -24,17 +24,16 @@ public final class FeedWatcher: Service, Sendable {
         var readers: [UInt64: AsyncStream<Void>.Continuation] = [:]
         var nextReader: UInt64 = 0
         var stopped = false
-        /// Until when to look at every tick: a notification came, its entry may wait for release.
-        var eagerUntil: ContinuousClock.Instant?
+        /// When to look next, and the wait after that, since a notification came: its entry may
+        /// wait for older transactions to end.
+        var eager: (next: ContinuousClock.Instant, step: Duration)?
         var lastLook: ContinuousClock.Instant?
     }
 
     private let state = Mutex(State())
 
-    /// How often to look while a notified entry may still be waiting for older transactions.
-    static let tick: Duration = .milliseconds(20)
-    /// How long after a notification to keep looking at every tick.
-    static let eagerFor: Duration = .seconds(2)
+    /// The finest the watcher looks, and its first look again after a notification.
+    static let tick: Duration = .milliseconds(10)
     static let channel = "wiredesk_feed"
 
     /// `url`: where to listen; the pool of `feed` cannot be used, since a LISTEN holds its session.
@@ -117,7 +116,12 @@ public final class FeedWatcher: Service, Sendable {
             try? await Task.sleep(for: Self.tick)
             let now = ContinuousClock.now
             let due = state.withLock { state in
-                (state.eagerUntil.map { now < $0 } ?? false) || (state.lastLook.map { now - $0 >= poll } ?? true)
+                var due = state.lastLook.map { now - $0 >= poll } ?? true
+                if let (next, step) = state.eager, now >= next {
+                    due = true
+                    state.eager = step * 2 > poll ? nil : (now + step * 2, step * 2)
+                }
+                return due
             }
             if due { look.yield() }
         }
@@ -134,7 +138,7 @@ public final class FeedWatcher: Service, Sendable {
                 try await opened.listen(on: Self.channel) { notifications in
                     look.yield()  // entries may have come while nobody listened
                     for try await _ in notifications {
-                        state.withLock { $0.eagerUntil = .now + Self.eagerFor }
+                        state.withLock { $0.eager = (.now + Self.tick, Self.tick) }
                         look.yield()
                     }
                 }

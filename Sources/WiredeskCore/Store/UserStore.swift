@@ -253,10 +253,10 @@ public struct UserStore: Sendable {
         Data(SHA256.hash(data: Data(token.utf8)))
     }
 
-    private static func checkAdmin(_ principal: Principal) throws {
+    static func checkAdmin(_ principal: Principal, to what: String = "manage users and tokens") throws {
         guard principal.role == .admin else {
             throw WiredeskError(
-                .forbidden, "\(principal.name) is \(principal.role.rawValue); only admin may manage users and tokens",
+                .forbidden, "\(principal.name) is \(principal.role.rawValue); only admin may \(what)",
                 rule: "admin.role")
         }
     }
