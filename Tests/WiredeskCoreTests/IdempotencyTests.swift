@@ -64,7 +64,16 @@ import WiredeskTestSupport
                     try await Task.sleep(for: .milliseconds(2500))
                     return slow
                 }
-                try await Task.sleep(for: .milliseconds(300))
+                // The first holds its key's turn (an advisory lock) before the second asks.
+                try await eventually(within: .seconds(60), "the first request holding its key") {
+                    try await newsroom.count(
+                        """
+                        SELECT count(*) FROM pg_locks
+                        WHERE locktype = 'advisory' AND classid = \(IdempotencyStore.lockClass) AND granted
+                          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                        """
+                    ) == 1
+                }
                 let (second, replayed) = try await keys.answer(
                     user: "rita", key: "slow", fingerprint: fingerprint, logger: newsroom.logger
                 ) { IdempotencyStore.Answer(status: 200, headers: [:], body: Array("second".utf8)) }

@@ -10,8 +10,8 @@ import Synchronization
 /// A statement that adds entries notifies channel `wiredesk_feed` as it commits (migration 0010);
 /// the watcher listens on a connection of its own and then reads where the released feed ends
 /// (`FeedStore.head`). An entry is released only once every older transaction has ended, which
-/// no notification announces, so after each notification the watcher looks again after 10, 20,
-/// 40… ms up to `poll`, and once a `poll` at other times; while the notifications are lost (the
+/// no notification announces, so after each notification the watcher looks again after 25, 50,
+/// 100… ms up to `poll`, and once a `poll` at other times; while the notifications are lost (the
 /// database restarting) polling alone carries on.
 public final class FeedWatcher: Service, Sendable {
     private let feed: FeedStore
@@ -33,7 +33,7 @@ public final class FeedWatcher: Service, Sendable {
     private let state = Mutex(State())
 
     /// The finest the watcher looks, and its first look again after a notification.
-    static let tick: Duration = .milliseconds(10)
+    static let tick: Duration = .milliseconds(25)
     static let channel = "wiredesk_feed"
 
     /// `url`: where to listen; the pool of `feed` cannot be used, since a LISTEN holds its session.

@@ -146,5 +146,5 @@ public struct IdempotencyStore: Sendable {
     }
 
     /// The advisory locks of idempotency keys, apart from every other advisory lock.
-    static let lockClass: Int32 = 0x1D3
+    public static let lockClass: Int32 = 0x1D3
 }
