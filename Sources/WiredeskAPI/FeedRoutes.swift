@@ -22,12 +22,13 @@ struct FeedRoutes {
         }
     }
 
-    /// A reconnecting client says where it was with `Last-Event-ID`, which wins over `after`.
+    /// A reconnecting client says where it was with `Last-Event-ID`, which wins over `after`
+    /// (empty, as the SSE standard has it, is none).
     private func stream(_ request: Request) async throws -> Response {
         try FeedStore.authorize(try RequestScope.principal())
         let query = try QueryItems(request.uri)
         let start: FeedStore.Cursor
-        if let last = request.headers[Self.lastEventID] {
+        if let last = request.headers[Self.lastEventID], !last.isEmpty {
             start = try FeedStore.Cursor(token: last, field: "Last-Event-ID")
         } else {
             start = try query["after"].map { try FeedStore.Cursor(token: $0) } ?? .start

@@ -161,6 +161,50 @@ import WiredeskTestSupport
         }
     }
 
+    /// The deliverer's session ends under it: it must notice, take the lock again and go on, and
+    /// still stop when asked. (Across a real database restart, postgres-nio never answered the
+    /// worker's check on its closed session and the server did not stop on SIGTERM: the fault
+    /// suite's postgres_restart scenario caught it; `SessionLock.ask` refuses a closed session.)
+    @Test func aDelivererWhoseSessionClosesTakesTheLockAgainAndStillStops() async throws {
+        let secret = WebhookSecret.generate().text
+        let receiver = WebhookReceiver(secret: secret)
+        try await receiver.run { url in
+            try await Newsroom.with { newsroom in
+                _ = try await WebhookStore(database: newsroom.database).add(
+                    url: url, secret: secret, by: newsroom.admin, logger: newsroom.logger)
+                let (watcher, worker) = Self.worker(newsroom, retry: WebhookRetry(initial: .milliseconds(20)))
+                let running = Task {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await watcher.run() }
+                        group.addTask { try await worker.run() }
+                        try await group.waitForAll()
+                    }
+                }
+                let holder = """
+                    SELECT pid FROM pg_locks
+                    WHERE locktype = 'advisory' AND classid = 468 AND granted  -- 0x1D4, WebhookWorker.lock
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    """
+                try await eventually(within: .seconds(60), "the worker holding the lock") {
+                    try await newsroom.count("SELECT count(*) FROM (\(unescaped: holder)) h") == 1
+                }
+                // As the superuser: the tests' servers connect as the newsroom's owner.
+                let pid = try await newsroom.count("SELECT h.pid FROM (\(unescaped: holder)) h")
+                let ended = try await TestDatabase.withClient(try TestDatabase.ownerURL(newsroom.url)) { client in
+                    try await Newsroom.count("SELECT pg_terminate_backend(\(Int32(pid)))::int", on: client)
+                }
+                #expect(ended == 1)
+
+                _ = try await Self.published(newsroom)
+                try await Self.wait(for: 1, receiver)
+                let stopping = ContinuousClock.now
+                running.cancel()
+                _ = try? await running.value
+                #expect(ContinuousClock.now - stopping < .seconds(10))
+            }
+        }
+    }
+
     @Test func oneServerDeliversAtATimeAndAnotherTakesOverWhenItStops() async throws {
         let secret = WebhookSecret.generate().text
         let receiver = WebhookReceiver(secret: secret)

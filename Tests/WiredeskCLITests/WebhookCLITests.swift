@@ -36,6 +36,20 @@ import WiredeskTestSupport
             let endpoints = try #require(try JSONSerialization.jsonObject(with: Data(all.out.utf8)) as? [[String: Any]])
             #expect(endpoints.map { $0["state"] as? String } == ["active", "active"])
 
+            // One the server gave up on is shown so, with why.
+            _ = try await newsroom.client.query(
+                """
+                UPDATE webhooks SET state = 'disabled', disabled_at = now(), attempts = 9,
+                    failing_since = now() - interval '1 day', last_error = 'HTTP 503: down for maintenance'
+                WHERE id = 2
+                """, logger: newsroom.logger)
+            #expect(try wiredesk("webhook", "list").out.contains("2     disabled  http://127.0.0.1:9/hook"))
+            let given = try wiredesk("webhook", "status", "2")
+            #expect(given.out.contains("state       disabled since"), "\(given.out)")
+            #expect(given.out.contains("failing     9 attempts since"))
+            #expect(given.out.contains("last error  HTTP 503: down for maintenance"))
+            #expect(!given.out.contains("next try"))
+
             #expect(try wiredesk("webhook", "remove", "1").out == "removed webhook 1\n")
             let gone = try wiredesk("webhook", "remove", "1")
             #expect(gone.status == 3 && gone.err.contains("no webhook 1"), "\(gone.err)")

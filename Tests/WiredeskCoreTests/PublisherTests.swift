@@ -48,6 +48,9 @@ import WiredeskTestSupport
             let done = try await publisher.publishApproved(by: newsroom.publisher, logger: logger)
             #expect(done == [.init(id: ready.id, result: .published, version: ready.version + 1, reason: nil)])
             #expect(try await newsroom.stories.story(waiting.id, logger: logger).state == .approved)
+            // The feed, its stream and webhooks all read feed_entries: the embargoed story is in none.
+            #expect(try await newsroom.count("SELECT count(*) FROM feed_entries WHERE story_id = \(waiting.id)") == 0)
+            #expect(try await newsroom.count("SELECT count(*) FROM feed_entries") == 1)
             #expect(try await newsroom.stories.story(draft.id, logger: logger).state == .draft)
         }
     }

@@ -35,7 +35,10 @@ import WiredeskTestSupport
                     #expect(error.kind == .forbidden && error.rule == "admin.role")
                 }
             }
-            for url in ["ftp://partner.example/x", "partner.example/hook", "https://", "http://a b/", "javascript:alert(1)"] {
+            for url in [
+                "ftp://partner.example/x", "partner.example/hook", "https://", "http://a b/", "javascript:alert(1)",
+                "HTTPS://partner.example/hook",
+            ] {
                 await #expect(throws: WiredeskError.self, "\(url)") {
                     try await store.add(url: url, secret: nil, by: newsroom.admin, logger: logger)
                 }

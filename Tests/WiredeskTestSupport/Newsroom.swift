@@ -89,7 +89,12 @@ public struct Newsroom: Sendable {
 
     /// A scalar count from SQL, for assertions on what the database holds.
     public func count(_ query: PostgresQuery) async throws -> Int {
-        for try await count in try await client.query(query, logger: logger).decode(Int.self) {
+        try await Self.count(query, on: client)
+    }
+
+    /// A scalar count from SQL, through `client`.
+    public static func count(_ query: PostgresQuery, on client: PostgresClient) async throws -> Int {
+        for try await count in try await client.query(query, logger: TestDatabase.logger).decode(Int.self) {
             return count
         }
         return 0

@@ -204,6 +204,9 @@ extension DatabaseURL {
         try? await connection.close()
     }
 
+    /// Ids of connections outside the pool, in logs apart from the pool's.
+    private static let sessionIDs = Atomic<Int>(1_000_000)
+
     /// One connection of its own, outside the pool: for what holds a session for as long as it
     /// runs (a LISTEN, a session lock) and must not take a request's place in the pool.
     /// `unavailable`, saying why, when it cannot be opened.
@@ -221,7 +224,8 @@ extension DatabaseURL {
         config.options.connectTimeout = .seconds(5)
         config.options.additionalStartupParameters = SessionLimits.operator.startupParameters
         do {
-            return try await PostgresConnection.connect(configuration: config, id: 0, logger: logger)
+            return try await PostgresConnection.connect(
+                configuration: config, id: Self.sessionIDs.add(1, ordering: .relaxed).newValue, logger: logger)
         } catch let error as PSQLError where error.code == .server {
             let message = error.serverInfo?[.message] ?? "refused"
             throw WiredeskError(.unavailable, "the database at \(redacted) refused the connection: \(message)")

@@ -118,9 +118,8 @@ public struct WebhookStore: Sendable {
     }
 
     static func validate(url: String) throws {
-        guard url.utf8.count <= 2000, let parts = URLComponents(string: url),
-            let scheme = parts.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            url.lowercased().hasPrefix(scheme + "://"), let host = parts.host, !host.isEmpty,
+        guard url.utf8.count <= 2000, url.hasPrefix("http://") || url.hasPrefix("https://"),
+            let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty,
             !url.contains(where: { $0.isWhitespace })
         else {
             throw WiredeskError.invalid(field: "url", "expected an http:// or https:// URL with a host, got \(url.prefix(200))")
