@@ -126,9 +126,10 @@ public final class WebhookWorker: Service, Sendable {
         }
     }
 
-    /// Delivers to every endpoint that is due, side by side.
+    /// Delivers to every endpoint that is due and behind the feed, side by side.
     private func round(_ client: HTTPClient) async throws {
-        let targets = try await store.due(logger: logger)
+        let head = watcher.head
+        let targets = try await store.due(logger: logger).filter { target in head.map { target.after < $0 } ?? true }
         await withTaskGroup(of: Void.self) { group in
             for target in targets {
                 group.addTask { await self.deliver(to: target, client) }

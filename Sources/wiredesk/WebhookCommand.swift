@@ -54,10 +54,7 @@ struct WebhookCommand: AsyncParsableCommand {
         func run() async throws {
             let json = json
             try await database.run(json: json) { database, logger in
-                let endpoints = try await WebhookStore(database: database).list(logger: logger)
-                if json { return try Console.printJSON(endpoints) }
-                for endpoint in endpoints { print(WebhookCommand.line(endpoint)) }
-                if endpoints.isEmpty { print("no webhooks") }
+                try WebhookCommand.show(try await WebhookStore(database: database).list(logger: logger), json: json, as: WebhookCommand.line)
             }
         }
     }
@@ -77,10 +74,7 @@ struct WebhookCommand: AsyncParsableCommand {
                     let endpoint = try await store.endpoint(id, logger: logger)
                     return json ? try Console.printJSON(endpoint) : print(WebhookCommand.status(endpoint))
                 }
-                let endpoints = try await store.list(logger: logger)
-                if json { return try Console.printJSON(endpoints) }
-                for endpoint in endpoints { print(WebhookCommand.status(endpoint)) }
-                if endpoints.isEmpty { print("no webhooks") }
+                try WebhookCommand.show(try await store.list(logger: logger), json: json, as: WebhookCommand.status)
             }
         }
     }
@@ -116,6 +110,13 @@ struct WebhookCommand: AsyncParsableCommand {
                 if actor.json { try Console.printJSON(["removed": id]) } else { print("removed webhook \(id)") }
             }
         }
+    }
+
+    /// Every endpoint, as JSON or one `format` each.
+    static func show(_ endpoints: [WebhookStore.Endpoint], json: Bool, as format: (WebhookStore.Endpoint) -> String) throws {
+        if json { return try Console.printJSON(endpoints) }
+        for endpoint in endpoints { print(format(endpoint)) }
+        if endpoints.isEmpty { print("no webhooks") }
     }
 
     static func line(_ endpoint: WebhookStore.Endpoint) -> String {

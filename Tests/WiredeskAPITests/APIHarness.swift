@@ -131,6 +131,15 @@ struct APIHarness: Sendable {
         return try #require(try reply.json["id"] as? String)
     }
 
+    /// Creates, submits, approves and publishes the Almaty story; returns its id.
+    func publishAlmaty() async throws -> String {
+        let id = try await createAlmaty(as: "rita")
+        #expect(try await transition(id, "submit", as: "rita", version: 1).status == .ok)
+        #expect(try await transition(id, "approve", as: "ed", version: 2).status == .ok)
+        #expect(try await transition(id, "publish", as: "pat", version: 3).status == .ok)
+        return id
+    }
+
     func transition(_ id: String, _ transition: String, as user: String = "ed", version: Int, reason: String? = nil)
         async throws -> Reply
     {

@@ -15,15 +15,6 @@ import WiredeskTestSupport
             port: port, path: "/v1/feed/stream\(query)", headers: ["Authorization: Bearer \(api.tokens[user]!)"] + headers)
     }
 
-    /// Creates, submits, approves and publishes the Almaty story; returns its id.
-    static func publishAlmaty(_ api: APIHarness) async throws -> String {
-        let id = try await api.createAlmaty(as: "rita")
-        #expect(try await api.transition(id, "submit", as: "rita", version: 1).status == .ok)
-        #expect(try await api.transition(id, "approve", as: "ed", version: 2).status == .ok)
-        #expect(try await api.transition(id, "publish", as: "pat", version: 3).status == .ok)
-        return id
-    }
-
     static func item(_ event: EventStreamClient.Event?) throws -> [String: Any] {
         let data = try #require(event?.data, "no event")
         return try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any], "\(data)")
@@ -41,7 +32,7 @@ import WiredeskTestSupport
             let heartbeat = try await onOwnThread { try stream.next(timeout: .seconds(5)) }
             #expect(heartbeat?.comment == "heartbeat")
 
-            let id = try await Self.publishAlmaty(api)
+            let id = try await api.publishAlmaty()
             let published = try await onOwnThread { try stream.nextEvent(timeout: .seconds(60)) }
             let first = try Self.item(published)
             #expect(first["uri"] as? String == "urn:wiredesk:story:\(id)")

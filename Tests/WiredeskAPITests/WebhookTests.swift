@@ -24,6 +24,18 @@ import WiredeskTestSupport
         }
     }
 
+    /// One server's worker and watcher, running until the task is cancelled.
+    static func running(_ newsroom: Newsroom, retry: WebhookRetry) -> Task<Void, any Error> {
+        let (watcher, worker) = Self.worker(newsroom, retry: retry)
+        return Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await watcher.run() }
+                group.addTask { try await worker.run() }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     static func worker(_ newsroom: Newsroom, retry: WebhookRetry) -> (FeedWatcher, WebhookWorker) {
         let feed = FeedStore(database: newsroom.database)
         let watcher = FeedWatcher(feed: feed, url: newsroom.url, poll: .milliseconds(200), logger: newsroom.logger)
@@ -56,7 +68,7 @@ import WiredeskTestSupport
                 let stream = try FeedStreamAPITests.open(api)
                 #expect(try await onOwnThread { try stream.status() } == 200)
 
-                let id = try await FeedStreamAPITests.publishAlmaty(api)
+                let id = try await api.publishAlmaty()
                 try await Self.wait(for: 1, receiver)
                 #expect(try await api.transition(id, "kill", as: "ed", version: 4, reason: "Legal: withdraw").status == .ok)
                 try await Self.wait(for: 2, receiver)
@@ -131,8 +143,14 @@ import WiredeskTestSupport
                 let retry = WebhookRetry(initial: .milliseconds(10), maximum: .milliseconds(50), giveUpAfter: .milliseconds(500))
                 try await Self.delivering(newsroom, retry: retry) {
                     let story = try await Self.published(newsroom)
-                    try await eventually(within: .seconds(30), "the endpoint disabled") {
-                        try await store.endpoint(endpoint.id, logger: newsroom.logger).state == .disabled
+                    let seen = Mutex<WebhookStore.Endpoint?>(nil)
+                    try await eventually(
+                        within: .seconds(30),
+                        "the endpoint disabled (\(receiver.deliveries.count) attempts received; last seen \(String(describing: seen.withLock { $0 })))"
+                    ) {
+                        let now = try await store.endpoint(endpoint.id, logger: newsroom.logger)
+                        seen.withLock { $0 = now }
+                        return now.state == .disabled
                     }
                     let disabled = try await store.endpoint(endpoint.id, logger: newsroom.logger)
                     #expect(disabled.disabledAt != nil)
@@ -164,7 +182,7 @@ import WiredeskTestSupport
     /// The deliverer's session ends under it: it must notice, take the lock again and go on, and
     /// still stop when asked. (Across a real database restart, postgres-nio never answered the
     /// worker's check on its closed session and the server did not stop on SIGTERM: the fault
-    /// suite's postgres_restart scenario caught it; `SessionLock.ask` refuses a closed session.)
+    /// suite's postgres_restart scenario caught it; a statement on a closed connection is refused now.)
     @Test func aDelivererWhoseSessionClosesTakesTheLockAgainAndStillStops() async throws {
         let secret = WebhookSecret.generate().text
         let receiver = WebhookReceiver(secret: secret)
@@ -172,14 +190,7 @@ import WiredeskTestSupport
             try await Newsroom.with { newsroom in
                 _ = try await WebhookStore(database: newsroom.database).add(
                     url: url, secret: secret, by: newsroom.admin, logger: newsroom.logger)
-                let (watcher, worker) = Self.worker(newsroom, retry: WebhookRetry(initial: .milliseconds(20)))
-                let running = Task {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await watcher.run() }
-                        group.addTask { try await worker.run() }
-                        try await group.waitForAll()
-                    }
-                }
+                let running = Self.running(newsroom, retry: WebhookRetry(initial: .milliseconds(20)))
                 let holder = """
                     SELECT pid FROM pg_locks
                     WHERE locktype = 'advisory' AND classid = 468 AND granted  -- 0x1D4, WebhookWorker.lock
@@ -213,14 +224,7 @@ import WiredeskTestSupport
                 _ = try await WebhookStore(database: newsroom.database).add(
                     url: url, secret: secret, by: newsroom.admin, logger: newsroom.logger)
                 let retry = WebhookRetry(initial: .milliseconds(20))
-                let (firstWatcher, first) = Self.worker(newsroom, retry: retry)
-                let leader = Task {
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask { try await firstWatcher.run() }
-                        group.addTask { try await first.run() }
-                        try await group.waitForAll()
-                    }
-                }
+                let leader = Self.running(newsroom, retry: retry)
                 _ = try await Self.published(newsroom)
                 try await Self.wait(for: 1, receiver)  // the first server is delivering
                 try await Self.delivering(newsroom, retry: retry, workers: 2) {

@@ -20,10 +20,11 @@ public final class RawHTTP {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard result == 0 else {
-            close(fd)
-            throw TestSetupError("cannot connect to 127.0.0.1:\(port)")
-        }
+        // No close here: an initializer that throws once every property is set still runs
+        // deinit, which closes the socket; closing it here too closed the number twice, and the
+        // second close could hit a socket NIO had just opened under it (a crash in getsockname,
+        // EBADF, while ServerProcess polled for a server to listen).
+        guard result == 0 else { throw TestSetupError("cannot connect to 127.0.0.1:\(port)") }
     }
 
     deinit { close(fd) }

@@ -181,7 +181,7 @@ public struct SessionLimits: Sendable, Equatable {
     var startupParameters: [(String, String)] {
         func milliseconds(_ duration: Duration?) -> String {
             guard let duration else { return "0" }
-            return String(max(1, duration.nanoseconds / 1_000_000))
+            return String(max(1, duration.milliseconds))
         }
         return [
             ("statement_timeout", milliseconds(statementTimeout)),
@@ -426,6 +426,8 @@ extension Duration {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
+
+    var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
 
 private final class PoolUse: Sendable {

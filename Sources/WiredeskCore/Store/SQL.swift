@@ -97,14 +97,24 @@ extension Database: SQLRunner {
 extension PostgresConnection: SQLRunner {
     /// The rows as they arrive, for reading more than should be held at once.
     public func stream(_ sql: SQL, logger: Logger) async throws -> PostgresRowSequence {
-        try await query(try sql.query(), logger: logger)
+        try refuseIfClosed()
+        return try await query(try sql.query(), logger: logger)
     }
 
     @discardableResult public func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow] {
+        try refuseIfClosed()
         var rows: [PostgresRow] = []
         for try await row in try await query(try sql.query(), logger: logger) {
             rows.append(row)
         }
         return rows
+    }
+}
+
+extension PostgresConnection {
+    /// postgres-nio never answers a query sent on a closed connection (it waits for ever, through
+    /// cancellation and shutdown), as a database restart leaves a session held outside the pool.
+    func refuseIfClosed() throws {
+        guard !isClosed else { throw WiredeskError(.unavailable, "the database is unavailable") }
     }
 }

@@ -17,19 +17,8 @@ public struct SessionLock: Sendable {
 
         /// Throws when the session, and so the lock, is gone.
         public func check(logger: Logger) async throws {
-            try await SessionLock.ask(session, "SELECT 1", logger: logger)
+            try await session.rows("SELECT 1", logger: logger)
         }
-    }
-
-    /// A statement on the lock's session. postgres-nio never answers a query sent on a closed
-    /// connection (it waits for ever, through cancellation and shutdown), so a closed session is
-    /// refused here, the way a database restart closes it.
-    @discardableResult
-    static func ask(_ session: PostgresConnection, _ sql: SQL, logger: Logger) async throws -> [PostgresRow] {
-        guard !session.isClosed else {
-            throw WiredeskError(.unavailable, "the database session holding a lock has closed")
-        }
-        return try await session.rows(sql, logger: logger)
     }
 
     /// Waits for the lock, trying every `standby` on one session of its own, then runs `body`
@@ -41,8 +30,8 @@ public struct SessionLock: Sendable {
         let session = try await url.connect(logger: logger)
         do {
             while !Task.isCancelled {
-                let locked = try await Self.ask(
-                    session, "SELECT pg_try_advisory_lock(\(key.class), \(key.id))", logger: logger)
+                let locked = try await session.rows(
+                    "SELECT pg_try_advisory_lock(\(key.class), \(key.id))", logger: logger)
                 if try locked.first?.decode(Bool.self) == true {
                     try await body(Held(session: session))
                     break

@@ -110,8 +110,7 @@ public struct WebhookStore: Sendable {
         try UserStore.checkAdmin(principal, to: "manage webhooks")
         let sql = statement()
         try await database.transaction(logger: logger) { connection in
-            guard let row = try await connection.rows(sql, logger: logger).first else { throw Self.notFound(id) }
-            _ = row
+            guard try await !connection.rows(sql, logger: logger).isEmpty else { throw Self.notFound(id) }
             try await AuditLog.record(
                 AuditEntry(principal: principal, action: action, subject: "webhook \(id)"), on: connection, logger: logger)
         }
@@ -240,8 +239,4 @@ public struct WebhookRetry: Sendable {
         self.maximum = maximum
         self.giveUpAfter = giveUpAfter
     }
-}
-
-extension Duration {
-    var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }
