@@ -70,7 +70,7 @@ import WiredeskTestSupport
                         + "Authorization: Bearer \(api.tokens["rita"]!)\r\nIf-Match: \"1\"\r\n"
                         + "Content-Type: application/json\r\nContent-Length: \(Self.patch.utf8.count)\r\n"
                         + "Connection: close\r\n\r\n\(Self.patch)")
-                let response = try #require(socket.response(timeout: .seconds(60)), "\(query)")
+                let response = try #require(await socket.response(timeout: .seconds(60)), "\(query)")
                 #expect(response.hasPrefix("HTTP/1.1 400"), "\(query): \(response)")
                 #expect(response.contains(#""field":"reason""#), "\(query): \(response)")
             }

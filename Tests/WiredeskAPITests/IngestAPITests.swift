@@ -38,7 +38,7 @@ import WiredeskTestSupport
             #expect(try ninjs2.json["copyrightholder"] as? String == "Reuters")
             for (reply, version) in [(ninjs, Ninjs.ExportVersion.v3), (ninjs2, .v2)] {
                 let document = try JSONCoding.decode(JSONValue.self, from: reply.body)
-                let (ok, report) = try NinjsValidator.validate([document], as: version)
+                let (ok, report) = try await NinjsValidator.validate([document], as: version)
                 #expect(ok, "\(report)")
             }
             let notAcceptable = try await api.send(

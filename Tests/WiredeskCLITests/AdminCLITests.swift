@@ -11,9 +11,9 @@ import WiredeskTestSupport
     static func newsroom(_ body: @Sendable (CLI, UserStore) async throws -> Void) async throws {
         try await TestDatabase.withEmptyDatabase { client, url in
             let wiredesk = CLI(url: url)
-            try Self.expectOK(wiredesk("migrate"))
+            try Self.expectOK(await wiredesk("migrate"))
             for (name, role) in [("ada", "admin"), ("rita", "reporter"), ("ed", "editor")] {
-                try Self.expectOK(wiredesk("user", "add", name, "--role", role))
+                try Self.expectOK(await wiredesk("user", "add", name, "--role", role))
             }
             // A long wait for a connection, as Newsroom allows: the suites run side by side on a small machine.
             let database = Database(client: client, maximumConnections: 4, acquireTimeout: .seconds(60))
@@ -23,20 +23,20 @@ import WiredeskTestSupport
 
     @Test func userRoleChangesTheRoleOnceAndRecordsWhoAndWhy() async throws {
         try await Self.newsroom { wiredesk, _ in
-            let changed = try wiredesk("user", "role", "rita", "editor", "--as", "ada")
+            let changed = try await wiredesk("user", "role", "rita", "editor", "--as", "ada")
             try Self.expectOK(changed)
             #expect(changed.out == "rita is now editor\n")
-            let same = try wiredesk("user", "role", "rita", "editor", "--as", "ada")
+            let same = try await wiredesk("user", "role", "rita", "editor", "--as", "ada")
             try Self.expectOK(same)
             #expect(same.out == "rita is already editor; nothing changed\n")
-            #expect(try wiredesk("user", "list").out.contains("rita                 editor"))
+            #expect(try await wiredesk("user", "list").out.contains("rita                 editor"))
 
-            let events = try Self.events(wiredesk).filter { $0["action"] as? String == "user.role" }
+            let events = try await Self.events(wiredesk).filter { $0["action"] as? String == "user.role" }
             #expect(events.count == 1)
             #expect(events.first?["actor"] as? String == "ada")
             #expect(events.first?["subject"] as? String == "rita")
             #expect(events.first?["reason"] as? String == "reporter → editor")
-            let audit = try wiredesk("audit")
+            let audit = try await wiredesk("audit")
             #expect(audit.out.contains("user.role       ada (admin, cli)  [rita]\n      reason: reporter → editor"))
         }
     }
@@ -50,37 +50,37 @@ import WiredeskTestSupport
                 (["user", "enable", "rita", "--as", "rita"], 5, "[rule admin.role]"),
             ]
             for (arguments, status, message) in cases {
-                try Self.expectOneLineError(try wiredesk.run(arguments), status: status, message)
+                try Self.expectOneLineError(try await wiredesk.run(arguments), status: status, message)
             }
-            #expect(try Self.events(wiredesk).allSatisfy { $0["action"] as? String == "user.add" })
+            #expect(try await Self.events(wiredesk).allSatisfy { $0["action"] as? String == "user.add" })
         }
     }
 
     @Test func userEnableLetsADisabledUserActAgain() async throws {
         try await Self.newsroom { wiredesk, users in
-            let token = try wiredesk("token", "create", "rita", "--as", "ada").out.trimmingCharacters(in: .newlines)
-            try Self.expectOK(wiredesk("user", "disable", "rita", "--as", "ada"))
-            try Self.expectOneLineError(try wiredesk("story", "list", "--as", "rita"), status: 5, "user rita is disabled")
+            let token = try await wiredesk("token", "create", "rita", "--as", "ada").out.trimmingCharacters(in: .newlines)
+            try Self.expectOK(await wiredesk("user", "disable", "rita", "--as", "ada"))
+            try Self.expectOneLineError(try await wiredesk("story", "list", "--as", "rita"), status: 5, "user rita is disabled")
             await #expect(throws: WiredeskError.self) {
                 try await users.authenticate(token: token, source: .api, logger: TestDatabase.logger)
             }
 
-            let enabled = try wiredesk("user", "enable", "rita", "--as", "ada")
+            let enabled = try await wiredesk("user", "enable", "rita", "--as", "ada")
             try Self.expectOK(enabled)
             #expect(enabled.out == "enabled rita\n")
-            try Self.expectOK(wiredesk("story", "list", "--as", "rita"))
+            try Self.expectOK(await wiredesk("story", "list", "--as", "rita"))
             #expect(try await users.authenticate(token: token, source: .api, logger: TestDatabase.logger).name == "rita")
-            #expect(try wiredesk("user", "enable", "rita").out == "rita is already enabled; nothing changed\n")
+            #expect(try await wiredesk("user", "enable", "rita").out == "rita is already enabled; nothing changed\n")
 
-            let actions = try Self.events(wiredesk).filter { $0["subject"] as? String == "rita" }.map { $0["action"] as? String }
+            let actions = try await Self.events(wiredesk).filter { $0["subject"] as? String == "rita" }.map { $0["action"] as? String }
             #expect(actions == ["user.add", "user.disable", "user.enable"])
         }
     }
 
     // MARK: Helpers
 
-    static func events(_ wiredesk: CLI) throws -> [[String: Any]] {
-        let audit = try wiredesk("audit", "--json")
+    static func events(_ wiredesk: CLI) async throws -> [[String: Any]] {
+        let audit = try await wiredesk("audit", "--json")
         try Self.expectOK(audit)
         let page = try #require(try JSONSerialization.jsonObject(with: Data(audit.out.utf8)) as? [String: Any])
         // Newest first; oldest first here.

@@ -5,11 +5,7 @@ import WiredeskTestSupport
 
 /// Runs the `wiredesk` executable as a user would: the README walkthrough, and its errors.
 @Suite struct CLITests {
-    struct Result {
-        var status: Int32
-        var out: String
-        var err: String
-    }
+    typealias Result = ChildProcess
 
     struct CLI {
         var url: DatabaseURL
@@ -33,56 +29,38 @@ import WiredeskTestSupport
         }()
 
         @discardableResult
-        func callAsFunction(_ arguments: String..., stdin: String? = nil) throws -> Result {
-            try run(arguments, stdin: stdin)
+        func callAsFunction(_ arguments: String..., stdin: String? = nil) async throws -> Result {
+            try await run(arguments, stdin: stdin)
         }
 
-        func run(_ arguments: [String], stdin: String? = nil) throws -> Result {
-            let process = Process()
-            process.executableURL = Self.executable
-            process.arguments = arguments
+        func run(_ arguments: [String], stdin: String? = nil) async throws -> Result {
             var environment = ProcessInfo.processInfo.environment
             environment["DATABASE_URL"] = try TestDatabase.appURL(url).connectionString
             environment["WIREDESK_MIGRATION_URL"] = try TestDatabase.ownerURL(url).connectionString
             environment["WIREDESK_MIGRATIONS"] = TestDatabase.migrationsDirectory.path
-            process.environment = environment
-            let out = Pipe()
-            let err = Pipe()
-            let input = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            process.standardInput = input
-            try process.run()
-            if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-            try input.fileHandleForWriting.close()
-            let outData = out.fileHandleForReading.readAll()
-            let errData = err.fileHandleForReading.readAll()
-            process.waitUntilExit()
-            return Result(
-                status: process.terminationStatus, out: String(decoding: outData, as: UTF8.self),
-                err: String(decoding: errData, as: UTF8.self))
+            return try await ChildProcess.run(Self.executable, arguments, environment: environment, stdin: stdin)
         }
     }
 
     @Test func readmeWalkthroughTakesAlmatyFromDraftToPublished() async throws {
         try await TestDatabase.withEmptyDatabase { _, url in
             let wiredesk = CLI(url: url)
-            let migrate = try wiredesk("migrate")
+            let migrate = try await wiredesk("migrate")
             #expect(migrate.status == 0, "\(migrate.err)")
             #expect(migrate.out.contains("applied 0001_init.sql"))
-            #expect(try wiredesk("migrate").out.contains("schema is up to date"))
-            #expect(try wiredesk("migrate", "--status").out.contains("0001_init.sql  applied"))
+            #expect(try await wiredesk("migrate").out.contains("schema is up to date"))
+            #expect(try await wiredesk("migrate", "--status").out.contains("0001_init.sql  applied"))
 
             for (name, role) in [("ada", "admin"), ("rita", "reporter"), ("ed", "editor"), ("pubbot", "publisher")] {
-                let added = try wiredesk("user", "add", name, "--role", role)
+                let added = try await wiredesk("user", "add", name, "--role", role)
                 #expect(added.status == 0, "\(added.err)")
             }
-            let token = try wiredesk("token", "create", "pubbot", "--as", "ada")
+            let token = try await wiredesk("token", "create", "pubbot", "--as", "ada")
             #expect(token.out.hasPrefix("wd_"))
             #expect(token.err.contains("will not be shown again"))
 
             let fixture = TestDatabase.fixturesDirectory.appendingPathComponent("almaty.json").path
-            let created = try wiredesk("story", "create", "--file", fixture, "--as", "rita", "--json")
+            let created = try await wiredesk("story", "create", "--file", fixture, "--as", "rita", "--json")
             #expect(created.status == 0, "\(created.err)")
             let story = try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as! [String: Any]
             let id = story["id"] as! String
@@ -92,28 +70,28 @@ import WiredeskTestSupport
             let picture = (story["pictures"] as? [[String: Any]])?.first
             #expect(picture?["creditline"] as? String == "Interior Ministry of Kazakhstan/ via REUTERS")
 
-            let shown = try wiredesk("story", "show", id, "--as", "ed")
+            let shown = try await wiredesk("story", "show", id, "--as", "ed")
             #expect(shown.out.contains("dateline   ALMATY, 2022-01-07"))
             #expect(shown.out.contains("## ATTACK ON OUR CITIZENS"))
             #expect(shown.out.contains("credit: Interior Ministry of Kazakhstan/ via REUTERS"))
 
-            try expectOK(wiredesk("story", "transition", id, "submit", "--as", "rita", "--if-version", "1"))
+            try expectOK(await wiredesk("story", "transition", id, "submit", "--as", "rita", "--if-version", "1"))
             try expectOK(
-                wiredesk(
+                await wiredesk(
                     "story", "transition", id, "request_changes", "--reason", "Add the Tengiz output figure", "--as",
                     "ed",
                     "--if-version", "2"))
             try expectOK(
-                wiredesk(
+                await wiredesk(
                     "story", "edit", id, "--file", "-", "--as", "rita", "--if-version", "3",
                     stdin: #"{"standfirst": "Oil output at Tengiz cut as Russian troops arrive"}"#))
-            try expectOK(wiredesk("story", "transition", id, "submit", "--as", "rita", "--if-version", "4"))
-            try expectOK(wiredesk("story", "transition", id, "approve", "--as", "ed", "--if-version", "5"))
-            let published = try wiredesk("story", "transition", id, "publish", "--as", "pubbot", "--if-version", "6")
+            try expectOK(await wiredesk("story", "transition", id, "submit", "--as", "rita", "--if-version", "4"))
+            try expectOK(await wiredesk("story", "transition", id, "approve", "--as", "ed", "--if-version", "5"))
+            let published = try await wiredesk("story", "transition", id, "publish", "--as", "pubbot", "--if-version", "6")
             try expectOK(published)
             #expect(published.out.contains("state      published, version 7"))
 
-            let history = try wiredesk("story", "history", id, "--as", "ed")
+            let history = try await wiredesk("story", "history", id, "--as", "ed")
             try expectOK(history)
             let lines = history.out.split(separator: "\n").filter { !$0.hasPrefix(" ") }
             let steps = lines.map { line in line.split(separator: " ", omittingEmptySubsequences: true)[3] }
@@ -123,25 +101,25 @@ import WiredeskTestSupport
             #expect(history.out.contains("changed: standfirst"))
             #expect(history.out.contains("publish         pubbot (publisher, cli)  approved → published"))
 
-            let json = try wiredesk("story", "history", id, "--as", "ed", "--json")
+            let json = try await wiredesk("story", "history", id, "--as", "ed", "--json")
             let events = try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as! [[String: Any]]
             #expect(events.count == 7)
             #expect(events.allSatisfy { $0["source"] as? String == "cli" && $0["storyId"] as? String == id })
 
-            let list = try wiredesk("story", "list", "--state", "published", "--as", "ed")
+            let list = try await wiredesk("story", "list", "--state", "published", "--as", "ed")
             #expect(list.out.contains(id))
-            #expect(try wiredesk("story", "list", "--state", "draft", "--as", "ed").out.isEmpty)
+            #expect(try await wiredesk("story", "list", "--state", "draft", "--as", "ed").out.isEmpty)
         }
     }
 
     @Test func errorsAreOneLineOnStderrWithDistinctExitCodes() async throws {
         try await TestDatabase.withEmptyDatabase { _, url in
             let wiredesk = CLI(url: url)
-            try expectOK(wiredesk("migrate"))
-            try expectOK(wiredesk("user", "add", "rita", "--role", "reporter"))
-            try expectOK(wiredesk("user", "add", "ed", "--role", "editor"))
+            try expectOK(await wiredesk("migrate"))
+            try expectOK(await wiredesk("user", "add", "rita", "--role", "reporter"))
+            try expectOK(await wiredesk("user", "add", "ed", "--role", "editor"))
             let fixture = TestDatabase.fixturesDirectory.appendingPathComponent("almaty.json").path
-            let created = try wiredesk("story", "create", "--file", fixture, "--as", "rita", "--json")
+            let created = try await wiredesk("story", "create", "--file", fixture, "--as", "rita", "--json")
             let id = (try JSONSerialization.jsonObject(with: Data(created.out.utf8)) as! [String: Any])["id"] as! String
 
             let cases: [([String], String?, Int32, String)] = [
@@ -175,7 +153,7 @@ import WiredeskTestSupport
                 (["user", "add", "Bad Name", "--role", "editor"], nil, 2, "user names are"),
             ]
             for (arguments, stdin, status, message) in cases {
-                let result = try wiredesk.run(arguments, stdin: stdin)
+                let result = try await wiredesk.run(arguments, stdin: stdin)
                 #expect(result.status == status, "\(arguments): \(result.err)")
                 #expect(result.err.contains(message), "\(arguments): \(result.err)")
                 #expect(result.err.hasPrefix("error: "), "\(arguments)")
@@ -183,12 +161,12 @@ import WiredeskTestSupport
                 #expect(result.out.isEmpty, "\(arguments)")
             }
 
-            let json = try wiredesk("story", "transition", id, "approve", "--as", "rita", "--if-version", "1", "--json")
+            let json = try await wiredesk("story", "transition", id, "approve", "--as", "rita", "--if-version", "1", "--json")
             let problem = try JSONSerialization.jsonObject(with: Data(json.err.utf8)) as! [String: Any]
             #expect(problem["error"] as? String == "forbidden")
             #expect(problem["rule"] as? String == "approve.role")
 
-            let history = try wiredesk("story", "history", id, "--as", "rita", "--json")
+            let history = try await wiredesk("story", "history", id, "--as", "rita", "--json")
             #expect((try JSONSerialization.jsonObject(with: Data(history.out.utf8)) as! [Any]).count == 1)
         }
     }
@@ -199,26 +177,26 @@ import WiredeskTestSupport
             _ = try await newsroom.story(through: [.submit, .approve])
             let count = try await newsroom.count("SELECT count(*) FROM audit_events")
 
-            let all = try wiredesk("audit", "--json")
+            let all = try await wiredesk("audit", "--json")
             try expectOK(all)
             let everything = try JSONSerialization.jsonObject(with: Data(all.out.utf8)) as! [String: Any]
             #expect((everything["events"] as! [Any]).count == count)
-            let approvals = try wiredesk("audit", "log", "--action", "approve", "--actor", "ed", "--json")
+            let approvals = try await wiredesk("audit", "log", "--action", "approve", "--actor", "ed", "--json")
             let page = try JSONSerialization.jsonObject(with: Data(approvals.out.utf8)) as! [String: Any]
             #expect((page["events"] as! [Any]).count == 1)
-            let csv = try wiredesk("audit", "export", "--format", "csv", "--story", "\(try await newsroom.story().id)")
+            let csv = try await wiredesk("audit", "export", "--format", "csv", "--story", "\(try await newsroom.story().id)")
             #expect(csv.out.split(separator: "\r\n").count == 2, "header and the create event")
-            #expect(try wiredesk("audit", "log", "--since", "yesterday").status == 2)
+            #expect(try await wiredesk("audit", "log", "--since", "yesterday").status == 2)
 
             // Sealing waits for older transactions anywhere on the server (other tests) to end.
             while try await AuditChain.verify(database: newsroom.database, logger: newsroom.logger).unsealed > 0 {
                 try await AuditChain.seal(database: newsroom.database, logger: newsroom.logger)
                 try await Task.sleep(for: .milliseconds(50))
             }
-            let anchor = try wiredesk("audit", "anchor")
+            let anchor = try await wiredesk("audit", "anchor")
             try expectOK(anchor)
             let head = anchor.out.trimmingCharacters(in: .whitespacesAndNewlines)
-            let verified = try wiredesk("audit", "verify", "--anchor", head)
+            let verified = try await wiredesk("audit", "verify", "--anchor", head)
             try expectOK(verified)
             #expect(verified.out.contains("the anchor matches"))
 
@@ -229,16 +207,16 @@ import WiredeskTestSupport
                         "UPDATE audit_events SET reason = 'forged' WHERE action = 'approve'", logger: TestDatabase.logger)
                 }
             }
-            let broken = try wiredesk("audit", "verify")
+            let broken = try await wiredesk("audit", "verify")
             #expect(broken.status == 4)
             #expect(broken.err.contains("changed after it was sealed"))
         }
     }
 
-    @Test func anUnreachableDatabaseIsReportedClearly() throws {
+    @Test func anUnreachableDatabaseIsReportedClearly() async throws {
         var url = try TestDatabase.serverURL
         url.port = 1
-        let result = try CLI(url: url)("user", "list")
+        let result = try await CLI(url: url)("user", "list")
         #expect(result.status == 7)
         #expect(result.err.contains("cannot reach the database at postgres://wiredesk_app@127.0.0.1:1/"))
     }

@@ -42,10 +42,10 @@ import WiredeskTestSupport
 
         try await TestDatabase.withEmptyDatabase { _, url in
             let wiredesk = CLITests.CLI(url: url)
-            #expect(try wiredesk("migrate").status == 0)
-            #expect(try wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
+            #expect(try await wiredesk("migrate").status == 0)
+            #expect(try await wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
 
-            let first = try wiredesk("import", directory.path, "--as", "feeds", "--json")
+            let first = try await wiredesk("import", directory.path, "--as", "feeds", "--json")
             #expect(first.status == 2, "\(first.err)")
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(first.out.utf8)) as? [String: Any])
             #expect(summary["created"] as? Int == 1000)
@@ -57,7 +57,7 @@ import WiredeskTestSupport
             #expect(failures.first { $0["file"]!.hasSuffix("broken.txt") }?["reason"] == "not UTF-8 text")
             #expect(failures.first { $0["file"]!.hasSuffix("broken.json") }?["reason"] == "not JSON")
 
-            let again = try wiredesk("import", directory.path, "--as", "feeds")
+            let again = try await wiredesk("import", directory.path, "--as", "feeds")
             #expect(again.out.contains("created 0, updated 0, duplicates 1000, failed 2"), "\(again.out)")
             #expect(again.err.contains("failed: \(directory.path)/broken.txt: not UTF-8 text"))
 
@@ -79,7 +79,7 @@ import WiredeskTestSupport
             #expect(stories.filter { !$0.content.pictures.isEmpty }.count == 250)
             #expect(Set(stories.compactMap(\.content.source)) == ["Reuters", "AP", "dpa", "AFP"])
             for version in Ninjs.ExportVersion.allCases {
-                let (ok, report) = try NinjsValidator.validate(stories.map { Ninjs.export($0, as: version) }, as: version)
+                let (ok, report) = try await NinjsValidator.validate(stories.map { Ninjs.export($0, as: version) }, as: version)
                 #expect(ok, "\(version): \(report.suffix(2000))")
                 #expect(report.contains("1000 valid, 0 invalid"))
             }
@@ -98,13 +98,13 @@ extension ImportTests {
         try Data(Self.item(3).utf8).write(to: directory.appendingPathComponent("c.txt"))
         try await TestDatabase.withMigratedDatabase { _, url in
             let wiredesk = CLITests.CLI(url: url)
-            #expect(try wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
-            let result = try wiredesk("import", directory.path, "--as", "feeds", "--max-size", "2048")
+            #expect(try await wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
+            let result = try await wiredesk("import", directory.path, "--as", "feeds", "--max-size", "2048")
             #expect(result.status == 2)
             #expect(result.out.contains("created 2, updated 0, duplicates 0, failed 1"), "\(result.out)")
             #expect(result.err.contains("b-huge.txt"))
             #expect(result.err.contains("over the limit of 2048 bytes"), "\(result.err)")
-            let bad = try wiredesk("import", directory.path, "--as", "feeds", "--max-size", "0")
+            let bad = try await wiredesk("import", directory.path, "--as", "feeds", "--max-size", "0")
             #expect(bad.status == 2)
         }
     }

@@ -15,14 +15,14 @@ import WiredeskTestSupport
             }
             let draft = try await newsroom.story()
             let wiredesk = CLI(url: newsroom.url)
-            let dry = try wiredesk("publish", "--approved", "--dry-run", "--as", "pat", "--json")
+            let dry = try await wiredesk("publish", "--approved", "--dry-run", "--as", "pat", "--json")
             #expect(dry.status == 0, "\(dry.err)")
             let planned = try #require(try JSONSerialization.jsonObject(with: Data(dry.out.utf8)) as? [[String: Any]])
             #expect(Set(planned.compactMap { $0["id"] as? String }) == approved)
             #expect(planned.allSatisfy { $0["result"] as? String == "would-publish" })
 
-            async let first = Task.detached { try wiredesk("publish", "--approved", "--as", "pat", "--json") }.value
-            async let second = Task.detached { try wiredesk("publish", "--approved", "--as", "ed", "--json") }.value
+            async let first = Task.detached { try await wiredesk("publish", "--approved", "--as", "pat", "--json") }.value
+            async let second = Task.detached { try await wiredesk("publish", "--approved", "--as", "ed", "--json") }.value
             let runs = try await [first, second]
             var published: [String] = []
             for run in runs {
@@ -35,12 +35,12 @@ import WiredeskTestSupport
             #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE action = 'publish'") == approved.count)
             #expect(try await newsroom.stories.story(draft.id, logger: newsroom.logger).state == .draft)
 
-            let again = try wiredesk("publish", "--approved", "--as", "pat")
+            let again = try await wiredesk("publish", "--approved", "--as", "pat")
             #expect(again.status == 0)
             #expect(again.out == "nothing to publish\n")
-            let refused = try wiredesk("publish", "--approved", "--as", "rita")
+            let refused = try await wiredesk("publish", "--approved", "--as", "rita")
             #expect(refused.status == 5, "\(refused.err)")
-            #expect(try wiredesk("publish", "--as", "pat").status != 0)
+            #expect(try await wiredesk("publish", "--as", "pat").status != 0)
         }
     }
 }

@@ -22,7 +22,7 @@ import WiredeskTestSupport
             // A first answer on the same connection shows the server has taken it up, so that
             // SIGTERM finds a request in flight rather than a connection still in the backlog.
             try socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await socket.response()?.hasPrefix("HTTP/1.1 200") == true)
             let head =
                 "POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
@@ -32,7 +32,7 @@ import WiredeskTestSupport
             server.signal(SIGTERM)
             try await Task.sleep(for: .milliseconds(300))
             try socket.send(Array(body[1000...]))
-            let response = socket.response(timeout: .seconds(10)) ?? ""
+            let response = await socket.response(timeout: .seconds(10)) ?? ""
             #expect(response.hasPrefix("HTTP/1.1 201"), "\(response.prefix(200))")
 
             #expect(await server.exited(within: .seconds(10)))
@@ -80,7 +80,7 @@ extension ServeTests {
                 try socket.send(
                     "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                         + "Content-Length: 1048576\r\n\r\n" + String(repeating: "x", count: 100))
-                let response = socket.response(timeout: .seconds(3)) ?? "no answer"
+                let response = await socket.response(timeout: .seconds(3)) ?? "no answer"
                 #expect(response.hasPrefix("HTTP/1.1 401"), "\(path): \(response.prefix(200))")
             }
         }
@@ -97,14 +97,14 @@ extension ServeTests {
             ] {
                 let socket = try RawHTTP(port: server.port)
                 try socket.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-                let response = socket.response() ?? "no answer"
+                let response = await socket.response() ?? "no answer"
                 #expect(response.hasPrefix("HTTP/1.1 401"), "\(path): \(response.prefix(120))")
                 #expect(!response.contains("kazakhstan"), "\(path) leaked a story")
             }
             // The public routes stay public, spelt exactly.
             let socket = try RawHTTP(port: server.port)
             try socket.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await socket.response()?.hasPrefix("HTTP/1.1 200") == true)
         }
     }
 
@@ -131,12 +131,12 @@ extension ServeTests {
             let started = ContinuousClock.now
             let client = try RawHTTP(port: server.port)
             try client.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            #expect(client.response(timeout: .seconds(1))?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await client.response(timeout: .seconds(1))?.hasPrefix("HTTP/1.1 200") == true)
             #expect(ContinuousClock.now - started < .seconds(1))
             // The stalled ones that were not already closed to make room are closed at the header
             // timeout; the kept-alive client at the idle timeout.
-            for socket in stalled { #expect(socket.closedByServer(within: .seconds(5))) }
-            #expect(client.closedByServer(within: .seconds(5)))
+            for socket in stalled { #expect(await socket.closedByServer(within: .seconds(5))) }
+            #expect(await client.closedByServer(within: .seconds(5)))
             #expect(server.openSockets() <= 1, "the server still holds \(server.openSockets()) sockets")
         }
     }
@@ -151,7 +151,7 @@ extension ServeTests {
             try socket.send(
                 "GET /v1/stories/\(story.id.uuidString.lowercased()) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     + "Authorization: Bearer \(token)\r\nX-Request-Id: desk-7\r\nConnection: close\r\n\r\n")
-            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await socket.response()?.hasPrefix("HTTP/1.1 200") == true)
             server.signal(SIGTERM)
             #expect(await server.exited(within: .seconds(10)))
             let lines = server.log.split(separator: "\n")
@@ -177,21 +177,21 @@ extension ServeTests {
             let (token, info) = try await newsroom.users.createToken(for: "ed", by: newsroom.admin, logger: newsroom.logger)
             let servers = [try await ServerProcess(newsroom), try await ServerProcess(newsroom)]
             defer { servers.forEach { $0.stop() } }
-            func status(_ server: ServerProcess) throws -> String? {
+            func status(_ server: ServerProcess) async throws -> String? {
                 let socket = try RawHTTP(port: server.port)
                 try socket.send(
                     "GET /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                         + "Connection: close\r\n\r\n")
-                return socket.response().map { String($0.prefix(12)) }
+                return await socket.response().map { String($0.prefix(12)) }
             }
             for server in servers + servers {
-                #expect(try status(server) == "HTTP/1.1 200")
+                #expect(try await status(server) == "HTTP/1.1 200")
             }
             _ = try await newsroom.users.revokeToken(info.id, by: newsroom.admin, logger: newsroom.logger)
             let revoked = ContinuousClock.now
             for server in servers {
                 try await eventually(since: revoked, "the revocation on the server on \(server.port)") {
-                    try status(server) == "HTTP/1.1 401"
+                    try await status(server) == "HTTP/1.1 401"
                 }
             }
         }
@@ -217,7 +217,7 @@ extension ServeTests {
                 "POST /v1/stories/\(story.id)/transitions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(editorToken)\r\n"
                     + "If-Match: \"3\"\r\nContent-Type: application/json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n"
                     + #"{"transition":"publish"}"#)
-            #expect(socket.response()?.hasPrefix("HTTP/1.1 200") == true)
+            #expect(await socket.response()?.hasPrefix("HTTP/1.1 200") == true)
             let event = try await onOwnThread { try stream.nextEvent(timeout: .seconds(60)) }
             #expect(event?.data.contains("urn:wiredesk:story:\(story.id.uuidString.lowercased())") == true)
 
@@ -287,11 +287,13 @@ final class ServerProcess: @unchecked Sendable {
         }.count
     }
 
+    /// Asks the server to stop and reaps it on a thread of its own: a test waiting here for a
+    /// server to wind down would hold one of the process's few task threads.
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
+        if process.isRunning { process.terminate() }
+        Thread.detachNewThread {
+            self.process.waitUntilExit()
+            try? FileManager.default.removeItem(at: self.logFile)
         }
-        try? FileManager.default.removeItem(at: logFile)
     }
 }

@@ -48,7 +48,7 @@ import WiredeskTestSupport
                 guard case .object(let fields) = entry else { continue }
                 #expect(fields["headlines"] != nil && fields["bodies"] != nil)
             }
-            let (ok, report) = try NinjsValidator.validate(entries, as: .v3)
+            let (ok, report) = try await NinjsValidator.validate(entries, as: .v3)
             #expect(ok, "\(report)")
         }
     }
@@ -79,7 +79,7 @@ import WiredeskTestSupport
             // A consumer that had read up to before the kill gets the kill next.
             let after = try await Self.drain(feed, from: before.next, count: 1, logger: newsroom.logger).items
             #expect(after.map { Self.field($0, "version") } == ["6"])
-            let (ok, report) = try NinjsValidator.validate(all, as: .v3)
+            let (ok, report) = try await NinjsValidator.validate(all, as: .v3)
             #expect(ok, "\(report)")
         }
     }

@@ -133,7 +133,7 @@ import WiredeskTestSupport
             #expect(outcome.format == (name.hasPrefix("3.1") ? "ninjs-3" : "ninjs-2"))
             let story = try await newsroom.stories.story(outcome.storyId, logger: newsroom.logger)
             for version in Ninjs.ExportVersion.allCases {
-                let (ok, report) = try NinjsValidator.validate([Ninjs.export(story, as: version)], as: version)
+                let (ok, report) = try await NinjsValidator.validate([Ninjs.export(story, as: version)], as: version)
                 #expect(ok, "\(name) as \(version): \(report)")
             }
         }
@@ -312,7 +312,7 @@ import WiredeskTestSupport
             let story = try await newsroom.story(through: [.submit, .approve, .publish])
             for version in Ninjs.ExportVersion.allCases {
                 let document = Ninjs.export(story, as: version)
-                let (ok, report) = try NinjsValidator.validate([document], as: version)
+                let (ok, report) = try await NinjsValidator.validate([document], as: version)
                 #expect(ok, "\(report)")
                 guard case .object(let item) = document else { Issue.record("not an object"); continue }
                 #expect(item["located"] == .string("ALMATY"))

@@ -6,7 +6,7 @@ import WiredeskCore
 public enum NinjsValidator {
     /// Writes each document to a file and validates them all; returns the validator's report and
     /// whether every document passed.
-    public static func validate(_ documents: [JSONValue], as version: Ninjs.ExportVersion) throws -> (ok: Bool, report: String) {
+    public static func validate(_ documents: [JSONValue], as version: Ninjs.ExportVersion) async throws -> (ok: Bool, report: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ninjs-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -19,15 +19,8 @@ public enum NinjsValidator {
         let ninjs = TestDatabase.fixturesDirectory.appendingPathComponent("ninjs")
         let schema = ninjs.appendingPathComponent(
             version == .v3 ? "schemas/ninjs-schema_3.1.json" : "schemas/ninjs-schema_2.2.json")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", ninjs.appendingPathComponent("validate.py").path, schema.path] + paths
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readAll()
-        process.waitUntilExit()
-        return (process.terminationStatus == 0, String(decoding: data, as: UTF8.self))
+        let result = try await ChildProcess.run(
+            URL(fileURLWithPath: "/usr/bin/env"), ["python3", ninjs.appendingPathComponent("validate.py").path, schema.path] + paths)
+        return (result.status == 0, result.out + result.err)
     }
 }

@@ -5,8 +5,9 @@ import Foundation
 #endif
 
 /// HTTP over a plain socket, byte by byte as a client sends it: for what a client library would
-/// tidy away (a path spelt `//v1`, a header sent halfway, a body that never comes).
-public final class RawHTTP {
+/// tidy away (a path spelt `//v1`, a header sent halfway, a body that never comes). Unchecked
+/// Sendable: a socket belongs to one test, which waits for its answers on a thread of their own.
+public final class RawHTTP: @unchecked Sendable {
     public let fd: Int32
 
     public init(port: Int) throws {
@@ -54,7 +55,13 @@ public final class RawHTTP {
     }
 
     /// One response's head (and as much of its body as came with it), or nil if none came in time.
-    public func response(timeout: Duration = .seconds(5)) -> String? {
+    /// Waited for on a thread of its own, not a task thread: the server answering may be in this
+    /// process and need those threads.
+    public func response(timeout: Duration = .seconds(5)) async -> String? {
+        (try? await onOwnThread { self.waitForResponse(timeout: timeout) }) ?? nil
+    }
+
+    private func waitForResponse(timeout: Duration) -> String? {
         let deadline = ContinuousClock.now + timeout
         var received: [UInt8] = []
         while ContinuousClock.now < deadline {
@@ -72,7 +79,11 @@ public final class RawHTTP {
     }
 
     /// Whether the server has closed the connection within `timeout`.
-    public func closedByServer(within timeout: Duration) -> Bool {
+    public func closedByServer(within timeout: Duration) async -> Bool {
+        (try? await onOwnThread { self.waitForClose(within: timeout) }) ?? false
+    }
+
+    private func waitForClose(within timeout: Duration) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard let bytes = receive(timeout: deadline - ContinuousClock.now) else { return false }

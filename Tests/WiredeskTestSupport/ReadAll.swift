@@ -18,8 +18,9 @@ extension FileHandle {
     }
 }
 
-/// Runs long CPU work on a thread of its own: on the test process's few task threads, or on the
-/// Offload pool the code under test shares, it would hold up every other test.
+/// Runs long CPU work, or a blocking wait (a child process, a socket), on a thread of its own: on
+/// the test process's few task threads, or on the Offload pool the code under test shares, it
+/// would hold up every other test.
 public func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread { continuation.resume(with: Result { try work() }) }
