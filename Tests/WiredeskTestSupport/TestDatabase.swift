@@ -127,7 +127,14 @@ public enum TestDatabase {
             return name
         }
 
+        /// One DROP DATABASE at a time: each waits for a checkpoint holding a transaction id, and
+        /// dozens at once held back the transaction horizon, which the feed and the audit seal wait
+        /// on across the whole server, for a minute.
+        private let drops = Gate(width: 1)
+
         func drop(_ name: String) async throws {
+            await drops.enter()
+            defer { drops.leave() }
             try await admin { client in
                 try await client.query(
                     PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: logger)
