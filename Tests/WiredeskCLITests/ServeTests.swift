@@ -56,7 +56,11 @@ extension ServeTests {
             try socket.send(
                 "POST /v1/stories HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(token)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"headline\": ")
-            try await Task.sleep(for: .milliseconds(500))
+            // Signalled only once the server is handling it: on a loaded machine half a second
+            // was sometimes too little for the request to arrive, and the server stopped cleanly.
+            try await eventually(within: .seconds(30), "the POST in flight") {
+                try await server.activeRequests("POST") == 1
+            }
             let signalled = ContinuousClock.now
             server.signal(SIGTERM)
             #expect(await server.exited(within: .seconds(30)))
@@ -255,6 +259,16 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
+
+    /// The requests of `method` the server is handling now, as its /metrics counts them.
+    func activeRequests(_ method: String) async throws -> Int {
+        let socket = try RawHTTP(port: port)
+        try socket.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let metrics = await socket.response() ?? ""
+        let gauge = "http_server_active_requests{http_request_method=\"\(method)\"} "
+        let value = metrics.split(separator: "\n").first { $0.hasPrefix(gauge) }.flatMap { Double($0.dropFirst(gauge.count)) }
+        return Int(value ?? 0)
+    }
 
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
