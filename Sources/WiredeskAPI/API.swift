@@ -100,11 +100,12 @@ struct API: APIProtocol {
         let principal = try RequestScope.principal()
         let id = try Self.storyID(input.path.id)
         let version = try Self.version(ifMatch: input.headers.ifMatch)
+        let minimal = try Self.prefersMinimal(input.headers.prefer)
         guard case .json(let request) = input.body else { throw Self.unsupportedBody }
         let story = try await stories.transition(
             id, Transition(request.transition), reason: request.reason, patch: try request.patch.map(JSONValue.init),
             ifVersion: version, by: principal, logger: RequestScope.logger)
-        if Self.prefersMinimal(input.headers.prefer) {
+        if minimal {
             return .noContent(.init(headers: .init(eTag: Self.etag(story), preferenceApplied: "return=minimal")))
         }
         return .ok(.init(headers: .init(eTag: Self.etag(story)), body: .json(.init(story))))
@@ -129,8 +130,14 @@ struct API: APIProtocol {
 
     /// Whether a `Prefer` header asks for `return=minimal` (RFC 7240: comma-separated
     /// preferences, each a token with optional parameters after `;`, names case-insensitive).
-    static func prefersMinimal(_ header: String?) -> Bool {
+    /// Preferences the server does not know are ignored, as RFC 7240 asks; a header that is not
+    /// one the spec allows (printable ASCII, spaces and tabs, at most 1024 bytes) is refused.
+    static func prefersMinimal(_ header: String?) throws -> Bool {
         guard let header else { return false }
+        guard header.utf8.count <= 1024, header.utf8.allSatisfy({ $0 == 0x09 || (0x20...0x7E).contains($0) }) else {
+            throw WiredeskError.malformed(
+                field: "Prefer", "expected RFC 7240 preferences in printable ASCII, at most 1024 bytes, e.g. return=minimal")
+        }
         return header.split(separator: ",").contains { preference in
             let main = preference.split(separator: ";", maxSplits: 1).first ?? ""
             let parts = main.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
