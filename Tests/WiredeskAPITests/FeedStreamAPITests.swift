@@ -59,6 +59,10 @@ import WiredeskTestSupport
             #expect(try await onOwnThread { try resumed.status() } == 200)
             let again = try await onOwnThread { try resumed.nextEvent(timeout: .seconds(30)) }
             #expect(again?.id == killed?.id)
+            // An empty Last-Event-ID is none: `after` says where to start.
+            let emptyID = try Self.open(api, query: "?after=\(firstID)", headers: ["Last-Event-ID: "])
+            #expect(try await onOwnThread { try emptyID.status() } == 200)
+            #expect(try await onOwnThread { try emptyID.nextEvent(timeout: .seconds(30)) }?.id == killed?.id)
             let fresh = try Self.open(api, query: "?after=0-0")
             #expect(try await onOwnThread { try fresh.status() } == 200)
             let tombstone = try Self.item(try await onOwnThread { try fresh.nextEvent(timeout: .seconds(30)) })
