@@ -134,7 +134,7 @@ struct API: APIProtocol {
     /// one the spec allows (printable ASCII, spaces and tabs, at most 1024 bytes) is refused.
     static func prefersMinimal(_ header: String?) throws -> Bool {
         guard let header else { return false }
-        guard header.utf8.count <= 1024, header.utf8.allSatisfy({ $0 == 0x09 || (0x20...0x7E).contains($0) }) else {
+        guard header.utf8.count <= 1024, header.utf8.allSatisfy(ASCII.isFieldText) else {
             throw WiredeskError.malformed(
                 field: "Prefer", "expected RFC 7240 preferences in printable ASCII, at most 1024 bytes, e.g. return=minimal")
         }

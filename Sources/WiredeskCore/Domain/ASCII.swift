@@ -13,6 +13,16 @@ public enum ASCII {
         isDigit(byte) || isLetter(byte)
     }
 
+    /// A visible character (`!` to `~`): what HTTP calls VCHAR.
+    public static func isVisible(_ byte: UInt8) -> Bool {
+        byte >= 0x21 && byte <= 0x7E
+    }
+
+    /// A character a header value may hold in ASCII: visible ones, space and tab.
+    public static func isFieldText(_ byte: UInt8) -> Bool {
+        isVisible(byte) || byte == 0x20 || byte == 0x09
+    }
+
     /// The number `bytes` write in 1 to `maxDigits` (at most 18) decimal digits and nothing else;
     /// nil otherwise. With `leadingZero: false`, digits starting with 0 are not a number, as the
     /// API's patterns for versions and cursors say.

@@ -38,7 +38,7 @@ public struct IdempotencyStore: Sendable {
 
     /// Keys are what a client's library makes of a UUID or a counter: 1 to 255 visible ASCII characters.
     public static func check(key: String) throws {
-        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+        guard (1...255).contains(key.utf8.count), key.utf8.allSatisfy(ASCII.isVisible) else {
             throw WiredeskError.malformed(field: "Idempotency-Key", "expected 1 to 255 visible ASCII characters")
         }
     }
