@@ -53,26 +53,6 @@ struct API: APIProtocol {
             .init(body: .json(.init(stories: page.stories.map(Components.Schemas.Story.init), nextCursor: page.next?.token))))
     }
 
-    func getStory(_ input: Operations.GetStory.Input) async throws -> Operations.GetStory.Output {
-        try RequestScope.reader()
-        let story = try await stories.story(try Self.storyID(input.path.id), logger: RequestScope.logger)
-        let headers = Operations.GetStory.Output.Ok.Headers(eTag: Self.etag(story))
-        let accept = input.headers.accept.map(\.contentType)
-        let ninjs: Ninjs.ExportVersion? =
-            switch input.query.format {
-            case .ninjs, .ninjs3: .v3
-            case .ninjs2: .v2
-            case .json: nil
-            case nil: accept.contains(.applicationNinjsJson) && !accept.contains(.json) ? .v3 : nil
-            }
-        guard let ninjs else { return .ok(.init(headers: headers, body: .json(.init(story)))) }
-        guard case .object(var item) = try await Offload.run(.general, { Ninjs.export(story, as: ninjs) }),
-            case .string(let uri)? = item.removeValue(forKey: "uri")
-        else { throw Problem.internalError }
-        let rest = try OpenAPIObjectContainer(unvalidatedValue: item.mapValues(\.openAPIValue))
-        return .ok(.init(headers: headers, body: .applicationNinjsJson(.init(uri: uri, additionalProperties: rest))))
-    }
-
     func listIngestItems(_ input: Operations.ListIngestItems.Input) async throws -> Operations.ListIngestItems.Output {
         try RequestScope.reader()
         let id = try Self.storyID(input.path.id)

@@ -78,6 +78,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     MethodNotAllowed.register(on: router, spec: PackageResources.openapi_yaml)
     IngestRoutes(ingest: ingest).register(on: router)
     AuditRoutes(database: database).register(on: router)
+    StoryRoutes(stories: StoryStore(database: database)).register(on: router)
     let feed = FeedStore(database: database)
     let watcher = FeedWatcher(feed: feed, url: settings.database, logger: logger)
     FeedRoutes(feed: feed, watcher: watcher, streams: FeedStreams(limits: settings.feedStreams)).register(on: router)

@@ -7,6 +7,55 @@ import WiredeskCore
 import WiredeskTestSupport
 
 @Suite struct StoryAPITests {
+    /// The read is a hand-written route: it answers the spec's formats and refusals as the
+    /// generated routes do, and its JSON is the story's own.
+    @Test func aReadNegotiatesItsFormatAndRefusesWhatItCannotSend() async throws {
+        try await APIHarness.with { api in
+            let created = try await api.send(.post, "/v1/stories", as: "rita", json: APIHarness.almatyJSON)
+            let id = try #require(try created.json["id"] as? String)
+            let path = "/v1/stories/\(id)"
+            let cases: [(accept: String?, query: String, status: HTTPResponse.Status, type: String)] = [
+                (nil, "", .ok, "application/json; charset=utf-8"),
+                ("", "", .ok, "application/json; charset=utf-8"),
+                ("*/*", "", .ok, "application/json; charset=utf-8"),
+                ("application/*;q=0.2", "", .ok, "application/json; charset=utf-8"),
+                ("application/ninjs+json", "", .ok, "application/ninjs+json; charset=utf-8"),
+                ("APPLICATION/NINJS+JSON; q=1", "", .ok, "application/ninjs+json; charset=utf-8"),
+                ("application/ninjs+json;q=0.5, application/json", "", .ok, "application/json; charset=utf-8"),
+                (nil, "?format=ninjs2", .ok, "application/ninjs+json; charset=utf-8"),
+                ("application/json", "?format=json&format=ninjs", .ok, "application/json; charset=utf-8"),
+                ("text/html", "", .notAcceptable, "application/problem+json"),
+                ("application/json", "?format=ninjs", .notAcceptable, "application/problem+json"),
+                ("garbage;;", "", .badRequest, "application/problem+json"),
+                ("text/", "", .badRequest, "application/problem+json"),
+                (nil, "?format=bogus", .badRequest, "application/problem+json"),
+                (nil, "?format=", .badRequest, "application/problem+json"),
+            ]
+            for (accept, query, status, type) in cases {
+                let reply = try await api.send(
+                    .get, path + query, as: "aud", headers: accept.map { [.accept: $0] } ?? [:])
+                #expect(reply.status == status, "\(accept ?? "no Accept") \(query)")
+                #expect(reply.headers[.contentType] == type, "\(accept ?? "no Accept") \(query)")
+                if status == .ok { #expect(reply.etag == "\"1\"") }
+            }
+            let json = try await api.send(.get, path, as: "aud")
+            #expect(try json.json["id"] as? String == id)
+            #expect(try json.json["version"] as? Int == 1)
+            #expect(try json.json["createdBy"] as? String == "rita")
+            #expect(try json.json["corrections"] as? [Any] != nil)
+            #expect(try json.json["ednote"] == nil)
+            let notAcceptable = try await api.send(.get, path, as: "aud", headers: [.accept: "text/html"])
+            #expect(try notAcceptable.problem.type == "not-acceptable")
+            let malformed = try await api.send(.get, path, as: "aud", headers: [.accept: "garbage;;"])
+            #expect(try malformed.problem.type == "malformed")
+            #expect(try malformed.problem.document["field"] as? String == "Accept")
+            let anonymous = try await api.send(.get, path, as: nil)
+            #expect(anonymous.status == .unauthorized)
+            #expect(try await api.send(.get, "/v1/stories/not-a-uuid", as: "aud").problem.type == "malformed")
+            #expect(try await api.send(.get, "/v1/stories/\(UUID())", as: "aud").status == .notFound)
+        }
+    }
+
     @Test func almatyFromDraftToPublishedOverHTTP() async throws {
         try await APIHarness.with { api in
             let created = try await api.send(

@@ -23,6 +23,11 @@ public enum ASCII {
         isVisible(byte) || byte == 0x20 || byte == 0x09
     }
 
+    /// A character of an HTTP token (RFC 9110 §5.6.2: tchar), as media types and header names are made of.
+    public static func isToken(_ byte: UInt8) -> Bool {
+        isAlphanumeric(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+    }
+
     /// The number `bytes` write in 1 to `maxDigits` (at most 18) decimal digits and nothing else;
     /// nil otherwise. With `leadingZero: false`, digits starting with 0 are not a number, as the
     /// API's patterns for versions and cursors say.

@@ -24,6 +24,17 @@ public struct StoryStore: Sendable {
         return try Self.decode(row)
     }
 
+    /// The story as the API sends it (the `Story` schema), written by PostgreSQL from the row, and
+    /// its version: a read passes the stored JSON on without decoding and encoding it again.
+    public func rendered(_ id: UUID, logger: Logger) async throws -> RenderedStory {
+        let rows = try await database.rows(
+            "SELECT version, \(unescaped: Self.json) FROM stories WHERE id = \(id)", logger: logger)
+        guard let (version, json) = try rows.first?.decode((Int, ByteBuffer).self) else {
+            throw WiredeskError.storyNotFound(id)
+        }
+        return RenderedStory(version: version, json: json)
+    }
+
     /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
     /// created while a client pages through never shift the pages it has yet to read.
     public struct Cursor: Equatable, Sendable {
@@ -356,6 +367,24 @@ public struct StoryStore: Sendable {
         corrections::text, kill_notice
         """
 
+    /// A row of `stories` as the API's JSON, what `Story.encode` writes: the content's fields (its
+    /// lists always present) beside the server's, timestamps in UTC to the millisecond as
+    /// `JSONCoding.formatDate` writes them (rounded, not cut). Key order and spacing are
+    /// PostgreSQL's; JSON does not mind.
+    static let json = """
+        ('{"bylines": [], "keywords": [], "body": [], "pictures": [], "teasers": []}'::jsonb || content
+         || jsonb_build_object(
+              'id', id, 'state', state, 'version', version, 'createdAt', \(timestamp("created_at")),
+              'createdBy', created_by, 'updatedAt', \(timestamp("updated_at")), 'updatedBy', updated_by,
+              'corrections', corrections)
+         || jsonb_strip_nulls(jsonb_build_object(
+              'publishedAt', \(timestamp("published_at")), 'killNotice', kill_notice)))::text
+        """
+
+    private static func timestamp(_ column: String) -> String {
+        #"to_char(\#(column) AT TIME ZONE 'UTC' + interval '500 microseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+    }
+
     static func decode(_ row: PostgresRow) throws -> Story {
         try decodeMeasured(row).story
     }
@@ -377,6 +406,12 @@ public struct StoryStore: Sendable {
             killNotice: killNotice)
         return (story, content.utf8.count + corrections.utf8.count)
     }
+}
+
+/// A story as the API's JSON, ready to send, and the version it is (its ETag).
+public struct RenderedStory: Sendable {
+    public var version: Int
+    public var json: ByteBuffer
 }
 
 extension StoryContent {
