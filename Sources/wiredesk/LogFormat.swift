@@ -11,14 +11,37 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
     func bootstrap(level: Logger.Level) {
         switch self {
         case .text:
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            LoggingSystem.bootstrap { label in TextLogHandler(label: label, logLevel: level) }
         case .json:
             LoggingSystem.bootstrap { label in JSONLogHandler(label: label, logLevel: level) }
         }
+    }
+}
+
+/// StreamLogHandler's lines on standard error, with the metadata formatted when a line is written:
+/// StreamLogHandler formats all of it each time a key is set, and every request sets its id and
+/// user whether or not anything is logged.
+struct TextLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    init(label: String, logLevel: Logger.Level) {
+        self.label = label
+        self.logLevel = logLevel
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
+        handler.logLevel = logLevel
+        handler.metadata = metadata
+        handler.log(event: event)
     }
 }
 
