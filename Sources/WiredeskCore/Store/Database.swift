@@ -351,6 +351,22 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs a statement PostgreSQL parses and plans once per connection, for the queries the
+    /// server answers most, and returns its rows.
+    public func rows<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        @Sendable func collect(_ connection: PostgresConnection) async throws -> [Statement.Row] {
+            var rows: [Statement.Row] = []
+            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+        if let unit = Self.unitOfWork {
+            return try await databaseErrors { try await collect(unit) }
+        }
+        return try await leased(collect)
+    }
+
     /// Runs `body` on a pooled connection. The caller always gets an answer: `unavailable` if no
     /// connection comes within `acquireTimeout`, or if the one it got closes under it; otherwise
     /// whatever `body` returns or throws. Work on an open connection is never cut short.
