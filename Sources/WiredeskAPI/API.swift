@@ -44,15 +44,6 @@ struct API: APIProtocol {
                 body: .json(.init(story))))
     }
 
-    func listStories(_ input: Operations.ListStories.Input) async throws -> Operations.ListStories.Output {
-        try RequestScope.reader()
-        let page = try await stories.list(
-            state: input.query.state.map(StoryState.init), after: try input.query.cursor.map(StoryStore.Cursor.init(token:)),
-            limit: input.query.limit ?? 50, logger: RequestScope.logger)
-        return .ok(
-            .init(body: .json(.init(stories: page.stories.map(Components.Schemas.Story.init), nextCursor: page.next?.token))))
-    }
-
     func listIngestItems(_ input: Operations.ListIngestItems.Input) async throws -> Operations.ListIngestItems.Output {
         try RequestScope.reader()
         let id = try Self.storyID(input.path.id)

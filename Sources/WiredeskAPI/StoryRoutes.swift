@@ -4,18 +4,37 @@ import Hummingbird
 import NIOCore
 import WiredeskCore
 
-/// `GET /v1/stories/{id}`, as described in openapi.yaml, written by hand: it is the route desks
-/// and scripts call most, and the story's JSON comes from PostgreSQL ready to send
-/// (`StoryStore.rendered`), where the generated server would decode the stored document and
-/// encode it again. It runs behind the same middleware (request id, access log, problem
-/// documents, bearer token, caps) as the generated routes.
+/// `GET /v1/stories` and `GET /v1/stories/{id}`, as described in openapi.yaml, written by hand:
+/// they are the routes desks and scripts call most, and a story's JSON comes from PostgreSQL
+/// ready to send (`StoryStore.rendered`), where the generated server would decode the stored
+/// document and encode it again. They run behind the same middleware (request id, access log,
+/// problem documents, bearer token, caps) as the generated routes.
 struct StoryRoutes {
     let stories: StoryStore
 
     func register<Context: RequestContext>(on router: Router<Context>) {
+        router.get("/v1/stories") { request, _ -> Response in
+            try await self.list(request)
+        }
         router.get("/v1/stories/{id}") { request, context -> Response in
             try await self.story(request, id: context.parameters.get("id") ?? "")
         }
+    }
+
+    private func list(_ request: Request) async throws -> Response {
+        try RequestScope.reader()
+        let query = try QueryItems(request.uri)
+        var state: StoryState?
+        if let text = query["state"] {
+            guard let value = StoryState(rawValue: text) else {
+                throw WiredeskError.malformed(field: "state", "not one of the accepted values: \(text)")
+            }
+            state = value
+        }
+        let page = try await stories.renderedList(
+            state: state, after: try query["cursor"].map(StoryStore.Cursor.init(token:)),
+            limit: try query.limit(default: 50), logger: RequestScope.logger)
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page))
     }
 
     private func story(_ request: Request, id: String) async throws -> Response {

@@ -62,6 +62,53 @@ import WiredeskTestSupport
         }
     }
 
+    /// A list page as JSON holds the stories its typed twin holds, in order, and ends where it
+    /// does: at the limit, or before the bytes pass the cap (the first story always goes in).
+    @Test func aRenderedPageIsTheTypedPage() async throws {
+        try await Newsroom.with { newsroom in
+            for _ in 0..<5 { _ = try await newsroom.story() }
+            _ = try await newsroom.story(through: [.submit])
+            let oneStory = try await newsroom.stories.rendered(
+                try await newsroom.stories.list(limit: 1, logger: newsroom.logger).stories[0].id, logger: newsroom.logger
+            ).json.readableBytes
+            for (state, limit, maximumBytes) in [
+                (nil, 50, 4 << 20), (nil, 2, 4 << 20), (StoryState.inReview, 50, 4 << 20), (nil, 50, oneStory * 5 / 2),
+                (nil, 50, 1),
+            ] as [(StoryState?, Int, Int)] {
+                var cursor: StoryStore.Cursor?
+                var pages = 0
+                repeat {
+                    let rendered = try await newsroom.stories.renderedList(
+                        state: state, after: cursor, limit: limit, maximumBytes: maximumBytes, logger: newsroom.logger)
+                    let page = try JSONCoding.decode(JSONValue.self, from: Data(buffer: rendered))
+                    guard case .object(let fields) = page, case .array(let stories)? = fields["stories"] else {
+                        Issue.record("not a page: \(String(buffer: rendered))")
+                        return
+                    }
+                    #expect(!stories.isEmpty)
+                    var ids: [JSONValue] = []
+                    for story in stories {
+                        guard case .object(let story) = story, let id = story["id"] else { continue }
+                        ids.append(id)
+                    }
+                    let typed = try await newsroom.stories.list(
+                        state: state, after: cursor, limit: limit, logger: newsroom.logger)
+                    #expect(ids.count <= typed.stories.count)
+                    #expect(ids == typed.stories.prefix(ids.count).map { .string($0.id.uuidString.lowercased()) })
+                    if maximumBytes == 1 { #expect(ids.count == 1) }
+                    if maximumBytes == oneStory * 5 / 2 { #expect(ids.count == 2 || cursor == nil && ids.count == 1) }
+                    if case .string(let token)? = fields["nextCursor"] {
+                        cursor = try StoryStore.Cursor(token: token)
+                    } else {
+                        cursor = nil
+                    }
+                    pages += 1
+                } while cursor != nil && pages < 20
+                #expect(cursor == nil)
+            }
+        }
+    }
+
     @Test func aMissingStoryIsNotFound() async throws {
         try await Newsroom.with { newsroom in
             await #expect(throws: WiredeskError.self) {

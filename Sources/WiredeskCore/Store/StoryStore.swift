@@ -27,12 +27,26 @@ public struct StoryStore: Sendable {
     /// The story as the API sends it (the `Story` schema), written by PostgreSQL from the row, and
     /// its version: a read passes the stored JSON on without decoding and encoding it again.
     public func rendered(_ id: UUID, logger: Logger) async throws -> RenderedStory {
-        let rows = try await database.rows(
-            "SELECT version, \(unescaped: Self.json) FROM stories WHERE id = \(id)", logger: logger)
-        guard let (version, json) = try rows.first?.decode((Int, ByteBuffer).self) else {
+        guard let (version, json) = try await database.rows(Rendered(id: id), logger: logger).first else {
             throw WiredeskError.storyNotFound(id)
         }
         return RenderedStory(version: version, json: json)
+    }
+
+    private struct Rendered: PostgresPreparedStatement {
+        static let name = "story_rendered"
+        static let sql = "SELECT version, \(StoryStore.json) FROM stories WHERE id = $1"
+        var id: UUID
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings()
+            bindings.append(id)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> (Int, ByteBuffer) {
+            try row.decode((Int, ByteBuffer).self)
+        }
     }
 
     /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
@@ -79,14 +93,52 @@ public struct StoryStore: Sendable {
         state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
         logger: Logger
     ) async throws -> Page {
+        let rows = try await listRows(Self.columns, state: state, after: cursor, limit: limit, logger: logger)
+        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
+            let (story, size) = try Self.decodeMeasured(row)
+            return (story, size, Cursor(createdAt: story.createdAt, id: story.id))
+        }
+        return Page(stories: stories, next: next)
+    }
+
+    /// The same page as the API's JSON, `{"stories":[…],"nextCursor":"…"}` (StoryPage in
+    /// openapi.yaml), each story as PostgreSQL writes it (`json`); the page stops before the
+    /// stories' JSON passes `maximumBytes`.
+    public func renderedList(
+        state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
+        logger: Logger
+    ) async throws -> ByteBuffer {
+        let rows = try await listRows(
+            "\(Self.json), created_at, id", state: state, after: cursor, limit: limit, logger: logger)
+        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
+            let (json, createdAt, id) = try row.decode((ByteBuffer, Date, UUID).self)
+            return (json, json.readableBytes, Cursor(createdAt: createdAt, id: id))
+        }
+        var body = ByteBuffer()
+        body.reserveCapacity(stories.reduce(64) { $0 + $1.readableBytes + 1 })
+        body.writeStaticString(#"{"stories":["#)
+        for (index, story) in stories.enumerated() {
+            if index > 0 { body.writeStaticString(",") }
+            body.writeImmutableBuffer(story)
+        }
+        body.writeStaticString("]")
+        if let next { body.writeString(#","nextCursor":"\#(next.token)""#) }
+        body.writeStaticString("}")
+        return body
+    }
+
+    /// `columns` of up to `limit + 1` stories newest first, after `cursor`, for a page to be cut from.
+    private func listRows(
+        _ columns: String, state: StoryState?, after cursor: Cursor?, limit: Int, logger: Logger
+    ) async throws -> [PostgresRow] {
         guard Self.pageLimit.contains(limit) else {
             throw WiredeskError.malformed(field: "limit", "expected 1 to \(Self.pageLimit.upperBound)")
         }
         // Compare at microsecond precision, as stored; the cursor carries microseconds.
         let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
-        let rows = try await database.rows(
+        return try await database.rows(
             """
-            SELECT \(unescaped: Self.columns) FROM stories
+            SELECT \(unescaped: columns) FROM stories
             WHERE (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
               AND (\(micros)::bigint IS NULL
                    OR (created_at, id) < (to_timestamp(\(micros)::bigint / 1000000.0), \(cursor?.id)))
@@ -94,11 +146,6 @@ public struct StoryStore: Sendable {
             LIMIT \(limit + 1)
             """,
             logger: logger)
-        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
-            let (story, size) = try Self.decodeMeasured(row)
-            return (story, size, Cursor(createdAt: story.createdAt, id: story.id))
-        }
-        return Page(stories: stories, next: next)
     }
 
     // MARK: Writing
