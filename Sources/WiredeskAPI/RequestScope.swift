@@ -55,7 +55,7 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        let requestID = request.headers[.requestID].flatMap(Self.wellFormed) ?? UUID().uuidString.lowercased()
+        let requestID = request.headers[.requestID].flatMap(Self.wellFormed) ?? UUID.random().uuidString.lowercased()
         var context = context
         context.logger[metadataKey: "request.id"] = .string(requestID)
         context.logger[metadataKey: "hb.request.id"] = nil

@@ -104,7 +104,7 @@ public struct IngestService: Sendable {
         }
         let formatName = parsed.format
         let hash = Data(SHA256.hash(data: payload))
-        let itemID = UUID()
+        let itemID = UUID.random()
         let media = mediaType ?? (formatName == "wire-text" ? "text/plain; charset=utf-8" : "application/json")
         let contentText = String(decoding: try JSONCoding.encode(parsed.content), as: UTF8.self)
         let warningsText = String(decoding: try JSONCoding.encode(parsed.warnings), as: UTF8.self)

@@ -276,7 +276,7 @@ public struct StoryStore: Sendable {
         _ content: StoryContent, by principal: Principal, reason: String?, on runner: some SQLRunner, logger: Logger
     ) async throws -> Story {
         let story = Story(
-            id: UUID(), state: .draft, version: 1, content: content, createdAt: Date(), createdBy: principal.name,
+            id: UUID.random(), state: .draft, version: 1, content: content, createdAt: Date(), createdBy: principal.name,
             updatedAt: Date(), updatedBy: principal.name, publishedAt: nil, corrections: [], killNotice: nil)
         let change = Change(previous: nil, story: story, action: "create", reason: reason, by: principal)
         let statement = try await Offload.run {

@@ -158,7 +158,7 @@ public struct UserStore: Sendable {
             + Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        let id = UUID()
+        let id = UUID.random()
         let info = try await database.transaction(logger: logger) { connection in
             let users = try await connection.query(
                 "SELECT disabled_at IS NOT NULL FROM users WHERE name = \(name) FOR UPDATE", logger: logger)
