@@ -45,7 +45,7 @@ public enum JSONValue: Codable, Equatable, Sendable {
 
     /// The JSON form of any encodable value.
     public init<T: Encodable>(encoding value: T) throws {
-        self = try JSONCoding.decoder().decode(JSONValue.self, from: JSONCoding.encode(value))
+        self = try JSONValue(parsing: JSONCoding.encode(value))
     }
 
     /// Decodes this value as `T`, with the field at fault named on failure.

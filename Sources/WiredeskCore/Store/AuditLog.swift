@@ -44,8 +44,9 @@ public enum AuditLog {
     /// larger statement: the event is then written only if that change wrote its row (a stale
     /// version changes nothing and records nothing). The time is the database's transaction time,
     /// the same `now()` the change itself records.
-    static func insert(_ entry: AuditEntry, after change: String? = nil) throws -> SQL {
-        let diff = try entry.diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
+    /// `diff`: the entry's diff as JSON when the caller has it encoded already.
+    static func insert(_ entry: AuditEntry, diff encoded: String? = nil, after change: String? = nil) throws -> SQL {
+        let diff = try encoded ?? entry.diff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
         let condition: SQL = change.map { "WHERE EXISTS (SELECT 1 FROM \(unescaped: $0))" } ?? ""
         return """
             INSERT INTO audit_events

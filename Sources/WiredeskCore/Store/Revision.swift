@@ -34,10 +34,9 @@ public enum Revisions {
     /// The revision a content change writes, as part of the change's own statement. `story` names
     /// its common table expression, which yields the story row as written (`id`, `version`,
     /// `state`, `content`): the content is not sent twice, and no row is written if the change
-    /// wrote none.
-    static func insert(diff: [FieldChange], by name: String, from story: String) throws -> SQL {
-        let diffText = String(decoding: try JSONCoding.encode(diff), as: UTF8.self)
-        return """
+    /// wrote none. `diff` is the revision's `[FieldChange]` as JSON.
+    static func insert(diff diffText: String, by name: String, from story: String) -> SQL {
+        """
             INSERT INTO revisions (story_id, number, version, state, content, diff, created_at, created_by)
             SELECT s.id, (SELECT COALESCE(max(r.number), 0) + 1 FROM revisions r WHERE r.story_id = s.id), s.version,
                    s.state, s.content, \(diffText)::jsonb, now(), \(name)

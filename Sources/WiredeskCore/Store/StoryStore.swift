@@ -343,13 +343,18 @@ public struct StoryStore: Sendable {
         let write: SQL
         let version: Int
         var contentDiff: [FieldChange]?
+        // Each document is encoded once: the text that is stored is also what the diff reads.
+        func encoded(_ content: StoryContent) throws -> (text: String, value: JSONValue) {
+            let data = try JSONCoding.encode(content)
+            return (String(decoding: data, as: UTF8.self), try JSONValue(parsing: data))
+        }
         if let previous = change.previous {
             version = previous.version + 1
             var contentText: String?
             if story.content != previous.content {
-                contentDiff = FieldDiff.between(
-                    try JSONValue(encoding: previous.content), try JSONValue(encoding: story.content))
-                contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+                let (text, value) = try encoded(story.content)
+                contentDiff = FieldDiff.between(try encoded(previous.content).value, value)
+                contentText = text
             }
             write = """
                 UPDATE stories SET state = \(story.state.rawValue), version = \(version),
@@ -362,8 +367,8 @@ public struct StoryStore: Sendable {
                 """
         } else {
             version = 1
-            contentDiff = FieldDiff.between(try JSONValue(encoding: StoryContent()), try JSONValue(encoding: story.content))
-            let contentText = String(decoding: try JSONCoding.encode(story.content), as: UTF8.self)
+            let (contentText, value) = try encoded(story.content)
+            contentDiff = FieldDiff.between(try encoded(StoryContent()).value, value)
             write = """
                 INSERT INTO stories (id, state, version, content, created_by, updated_by)
                 VALUES (\(story.id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
@@ -374,9 +379,12 @@ public struct StoryStore: Sendable {
         let event = AuditEntry(
             principal: p, action: change.action, storyID: story.id, fromState: change.previous?.state,
             toState: story.state, version: version, diff: recorded, reason: change.reason)
+        // The revision and the event usually record the same diff (a whole story for a create):
+        // encoded once for both.
+        let contentDiffText = try contentDiff.map { String(decoding: try JSONCoding.encode($0), as: UTF8.self) }
         let revision: SQL =
-            if let contentDiff {
-                ", revision AS (\(try Revisions.insert(diff: contentDiff, by: p.name, from: "story")))"
+            if let contentDiffText {
+                ", revision AS (\(Revisions.insert(diff: contentDiffText, by: p.name, from: "story")))"
             } else {
                 ""
             }
@@ -388,7 +396,7 @@ public struct StoryStore: Sendable {
             }
         return """
             WITH story AS (\(write))\(revision)\(entry),
-            event AS (\(try AuditLog.insert(event, after: "story")))
+            event AS (\(try AuditLog.insert(event, diff: change.diff == nil ? contentDiffText : nil, after: "story")))
             SELECT created_at, updated_at, published_at FROM story
             """
     }
