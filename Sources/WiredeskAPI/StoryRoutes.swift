@@ -34,7 +34,8 @@ struct StoryRoutes {
         let page = try await stories.renderedList(
             state: state, after: try query["cursor"].map(StoryStore.Cursor.init(token:)),
             limit: try query.limit(default: 50), logger: RequestScope.logger)
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page))
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page))
     }
 
     private func story(_ request: Request, id: String) async throws -> Response {
