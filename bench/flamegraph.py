@@ -89,7 +89,7 @@ boxes = []
 
 def place(node, name, x, level):
     w = node["count"] / total * width
-    if w < 0.3:
+    if w < 1.0:
         return
     y = height - (level + 1) * row
     hue = 10 + (hash(name) % 40)
