@@ -65,6 +65,13 @@ public enum AuditLog {
     }
 
     public struct HistoryPage: Sendable {
+        enum Shape: StatementShape {
+            static let name = "audit_history_page"
+            static let text =
+                (try? historyPage(of: UUID(), before: 1, limit: 1, maximumBytes: 1, columns: AuditLog.columns)
+                    .query().sql) ?? ""
+        }
+
         public var events: [AuditEvent]
         /// The id to pass as `before` for the next page.
         public var next: Int64?
@@ -111,10 +118,10 @@ public enum AuditLog {
         }
         guard (before ?? 1) > 0 else { throw WiredeskError.malformed(field: "cursor", "not a cursor this server issued") }
         let rows = try await database.rows(
-            fetchedPage(
-                "SELECT * FROM audit_events WHERE story_id = \(storyID) AND id < \(before ?? Int64.max)",
-                order: "id DESC", limit: limit, maximumBytes: maximumBytes,
-                columns: "\(format.columns), id AS position_id"),
+            try Prepared<HistoryPage.Shape>(
+                Self.historyPage(
+                    of: storyID, before: before ?? Int64.max, limit: limit, maximumBytes: maximumBytes,
+                    columns: format.columns)),
             logger: logger)
         if rows.isEmpty {
             // Every story has its create event: none means no story, or a page past the end.
@@ -126,6 +133,16 @@ public enum AuditLog {
             let columns = row.makeRandomAccess()
             return (item, size, try columns["position_id"].decode(Int64.self), try columns["more"].decode(Bool.self))
         }
+    }
+
+    /// A page of the story's events before `before`, newest first: the same text for every story
+    /// and page, so prepared (`HistoryPage.Shape`).
+    private static func historyPage(
+        of storyID: UUID, before: Int64, limit: Int, maximumBytes: Int, columns: String
+    ) -> SQL {
+        fetchedPage(
+            "SELECT * FROM audit_events WHERE story_id = \(storyID) AND id < \(before)",
+            order: "id DESC", limit: limit, maximumBytes: maximumBytes, columns: "\(columns), id AS position_id")
     }
 
     /// At most `limit + 1` of the events `select` finds, in `order`, for `KeysetPage.cut` to cut a
