@@ -86,6 +86,8 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
 /// that is already open (a connection).
 public protocol SQLRunner: Sendable {
     @discardableResult func rows(_ sql: SQL, logger: Logger) async throws -> [PostgresRow]
+    func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws
+        -> [Statement.Row] where Statement.Row: Sendable
 }
 
 extension Database: SQLRunner {
@@ -105,6 +107,17 @@ extension PostgresConnection: SQLRunner {
         try refuseIfClosed()
         var rows: [PostgresRow] = []
         for try await row in try await query(try sql.query(), logger: logger) {
+            rows.append(row)
+        }
+        return rows
+    }
+
+    public func rows<Statement: PostgresPreparedStatement>(_ statement: Statement, logger: Logger) async throws
+        -> [Statement.Row] where Statement.Row: Sendable
+    {
+        try refuseIfClosed()
+        var rows: [Statement.Row] = []
+        for try await row in try await execute(statement, logger: logger) {
             rows.append(row)
         }
         return rows

@@ -299,9 +299,12 @@ public struct StoryStore: Sendable {
         _ id: UUID, ifVersion: Int?, on runner: some SQLRunner, logger: Logger,
         _ decide: @escaping @Sendable (Story, Date) throws -> Change?
     ) async throws -> Story {
-        let lock: SQL = ifVersion == nil ? "FOR UPDATE" : ""
-        let read = try await runner.rows(
-            "SELECT \(unescaped: Self.columns), now() FROM stories WHERE id = \(id) \(lock)", logger: logger)
+        let read =
+            if ifVersion == nil {
+                try await runner.rows(try Prepared<Locked>(Self.read(id, lock: true)), logger: logger)
+            } else {
+                try await runner.rows(try Prepared<Unlocked>(Self.read(id, lock: false)), logger: logger)
+            }
         guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
         let current = try Self.decode(row)
         let now = try row.makeRandomAccess()[11].decode(Date.self)
@@ -332,6 +335,22 @@ public struct StoryStore: Sendable {
             throw WiredeskError.staleVersion(expected: ifVersion ?? current.version, current: version)
         }
         return stored
+    }
+
+    /// What a change reads first: the story as it is and the database's time; `lock` inside a
+    /// transaction that holds the row until it commits. Two shapes, each prepared.
+    private static func read(_ id: UUID, lock: Bool) -> SQL {
+        "SELECT \(unescaped: columns), now() FROM stories WHERE id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")"
+    }
+
+    private enum Unlocked: StatementShape {
+        static let name = "story_change_read"
+        static let text = (try? StoryStore.read(UUID(), lock: false).query().sql) ?? ""
+    }
+
+    private enum Locked: StatementShape {
+        static let name = "story_change_read_locked"
+        static let text = (try? StoryStore.read(UUID(), lock: true).query().sql) ?? ""
     }
 
     /// Story, revision (when the content changed), feed entry (for a publish, correction or kill)
