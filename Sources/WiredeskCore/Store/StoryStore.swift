@@ -27,26 +27,20 @@ public struct StoryStore: Sendable {
     /// The story as the API sends it (the `Story` schema), written by PostgreSQL from the row, and
     /// its version: a read passes the stored JSON on without decoding and encoding it again.
     public func rendered(_ id: UUID, logger: Logger) async throws -> RenderedStory {
-        guard let (version, json) = try await database.rows(Rendered(id: id), logger: logger).first else {
+        let rows = try await database.rows(try Prepared<Rendered>(Self.rendered(id)), logger: logger)
+        guard let (version, json) = try rows.first?.decode((Int, ByteBuffer).self) else {
             throw WiredeskError.storyNotFound(id)
         }
         return RenderedStory(version: version, json: json)
     }
 
-    private struct Rendered: PostgresPreparedStatement {
+    private static func rendered(_ id: UUID) -> SQL {
+        "SELECT version, \(unescaped: json) FROM stories WHERE id = \(id)"
+    }
+
+    private enum Rendered: StatementShape {
         static let name = "story_rendered"
-        static let sql = "SELECT version, \(StoryStore.json) FROM stories WHERE id = $1"
-        var id: UUID
-
-        func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings()
-            bindings.append(id)
-            return bindings
-        }
-
-        func decodeRow(_ row: PostgresRow) throws -> (Int, ByteBuffer) {
-            try row.decode((Int, ByteBuffer).self)
-        }
+        static let text = (try? StoryStore.rendered(UUID()).query().sql) ?? ""
     }
 
     /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
