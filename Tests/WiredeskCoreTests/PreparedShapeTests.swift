@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WiredeskTestSupport
 
 @testable import WiredeskCore
 
@@ -20,5 +21,32 @@ import Testing
     @Test func aStatementOfAnotherTextIsRefused() {
         #expect(throws: Prepared<Shape>.ShapeMismatch.self) { try Prepared<Shape>("SELECT \(1) - \(2)") }
         #expect(throws: Prepared<Shape>.ShapeMismatch.self) { try Prepared<Shape>("SELECT \(1) + \(2) + \(3)") }
+    }
+
+    enum NullableShape: StatementShape {
+        static let name = "test_nullable_shape"
+        static let text = (try? SQL("SELECT \(nil as String?)::jsonb").query().sql) ?? ""
+    }
+
+    @Test func aNullValueIsSentWithItsType() throws {
+        #expect(NullableShape.text == "SELECT $1::TEXT::jsonb")
+        #expect(try SQL("SELECT \(nil as Int?), \("x" as String?)").query().sql == "SELECT $1::BIGINT, $2::TEXT")
+    }
+
+    /// postgres-nio prepares a statement with the types of its first use; a NULL had none, and
+    /// PostgreSQL took `jsonb` from the cast, so the text sent next was read as binary jsonb.
+    @Test func aStatementFirstRunWithNullStillTakesAValue() async throws {
+        try await Newsroom.with { newsroom in
+            let values = try await newsroom.database.transaction(logger: newsroom.logger) { connection in
+                var values: [String?] = []
+                for value in [nil, #"{"a": [1]}"#] as [String?] {
+                    let rows = try await connection.rows(
+                        try Prepared<NullableShape>("SELECT \(value)::jsonb"), logger: newsroom.logger)
+                    values.append(try rows.first?.decode(String?.self))
+                }
+                return values
+            }
+            #expect(values == [nil, #"{"a": [1]}"#])
+        }
     }
 }

@@ -10,7 +10,8 @@ import PostgresNIO
 public struct SQL: Sendable, ExpressibleByStringInterpolation {
     fileprivate enum Part: Sendable {
         case text(String)
-        case value(@Sendable (inout PostgresBindings) throws -> Void)
+        /// A bind; `type`, when given, is written after its placeholder as a cast.
+        case value(@Sendable (inout PostgresBindings) throws -> Void, type: String? = nil)
         case sql(SQL)
     }
 
@@ -47,6 +48,14 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
             parts.append(.value { try $0.append(value) })
         }
 
+        /// A value or NULL, sent as a bind of the value's type whichever it is. postgres-nio sends a
+        /// NULL without a type, and PostgreSQL then takes the type from the context (`$1::jsonb`
+        /// makes it jsonb): a prepared statement whose first use had a NULL would read the text
+        /// sent later in its place as binary jsonb.
+        public mutating func appendInterpolation<Value: PostgresEncodable & Sendable>(_ value: Value?) {
+            parts.append(.value({ try $0.append(value) }, type: Value.psqlType.knownSQLName))
+        }
+
         /// Another piece of SQL, with its own values.
         public mutating func appendInterpolation(_ sql: SQL) {
             parts.append(.sql(sql))
@@ -68,9 +77,10 @@ public struct SQL: Sendable, ExpressibleByStringInterpolation {
                 switch part {
                 case .text(let literal):
                     text += literal
-                case .value(let bind):
+                case .value(let bind, let type):
                     count += 1
                     text += "$\(count)"
+                    if let type { text += "::\(type)" }
                     try bind(&binds)
                 case .sql(let inner):
                     try render(inner)
