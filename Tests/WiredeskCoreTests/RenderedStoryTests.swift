@@ -4,8 +4,9 @@ import Testing
 import WiredeskCore
 import WiredeskTestSupport
 
-/// A read sends the JSON PostgreSQL writes from the row (`StoryStore.rendered`): it must be the
-/// document `Story.encode` writes, field for field, whatever the story has been through.
+/// A read sends the JSON PostgreSQL wrote from the row when it was written (`StoryStore.rendered`,
+/// migration 0012): it must be the document `Story.encode` writes, field for field, whatever the
+/// story has been through and whoever wrote the row.
 @Suite struct RenderedStoryTests {
     /// The story as PostgreSQL renders it, and as the store decodes and Swift encodes it.
     static func both(_ id: UUID, in newsroom: Newsroom) async throws -> (rendered: JSONValue, encoded: JSONValue, version: Int) {
@@ -45,6 +46,17 @@ import WiredeskTestSupport
             #expect(fields["killNotice"] == .string("Legal: withdraw this story"))
             guard case .array(let corrections)? = fields["corrections"] else { Issue.record("no corrections"); return }
             #expect(corrections.count == 1)
+        }
+    }
+
+    @Test func theStoredRenderingCannotBeSetByHand() async throws {
+        try await Newsroom.with { newsroom in
+            let story = try await newsroom.story()
+            try await newsroom.database.rows(
+                #"UPDATE stories SET rendered = '{"headline": "forged"}' WHERE id = \#(story.id)"#,
+                logger: newsroom.logger)
+            let (rendered, encoded, _) = try await Self.both(story.id, in: newsroom)
+            #expect(rendered == encoded)
         }
     }
 

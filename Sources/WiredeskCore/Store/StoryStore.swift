@@ -24,8 +24,9 @@ public struct StoryStore: Sendable {
         return try Self.decode(row)
     }
 
-    /// The story as the API sends it (the `Story` schema), written by PostgreSQL from the row, and
-    /// its version: a read passes the stored JSON on without decoding and encoding it again.
+    /// The story as the API sends it (the `Story` schema), as PostgreSQL wrote it from the row when
+    /// the row was written (`rendered`, migration 0012), and its version: a read sends the stored
+    /// text as it is.
     public func rendered(_ id: UUID, logger: Logger) async throws -> RenderedStory {
         let rows = try await database.rows(try Prepared<Rendered>(Self.rendered(id)), logger: logger)
         guard let (version, json) = try rows.first?.decode((Int, ByteBuffer).self) else {
@@ -35,7 +36,7 @@ public struct StoryStore: Sendable {
     }
 
     private static func rendered(_ id: UUID) -> SQL {
-        "SELECT version, \(unescaped: json) FROM stories WHERE id = \(id)"
+        "SELECT version, rendered FROM stories WHERE id = \(id)"
     }
 
     private enum Rendered: StatementShape {
@@ -96,14 +97,14 @@ public struct StoryStore: Sendable {
     }
 
     /// The same page as the API's JSON, `{"stories":[…],"nextCursor":"…"}` (StoryPage in
-    /// openapi.yaml), each story as PostgreSQL writes it (`json`); the page stops before the
+    /// openapi.yaml), each story as stored for sending (`rendered`); the page stops before the
     /// stories' JSON passes `maximumBytes`.
     public func renderedList(
         state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
         logger: Logger
     ) async throws -> ByteBuffer {
         let rows = try await listRows(
-            "\(Self.json), created_at, id", state: state, after: cursor, limit: limit, logger: logger)
+            "rendered, created_at, id", state: state, after: cursor, limit: limit, logger: logger)
         let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
             let (json, createdAt, id) = try row.decode((ByteBuffer, Date, UUID).self)
             return (json, json.readableBytes, Cursor(createdAt: createdAt, id: id))
@@ -497,24 +498,6 @@ public struct StoryStore: Sendable {
         id, state, version, content::text, created_at, created_by, updated_at, updated_by, published_at, \
         corrections::text, kill_notice
         """
-
-    /// A row of `stories` as the API's JSON, what `Story.encode` writes: the content's fields (its
-    /// lists always present) beside the server's, timestamps in UTC to the millisecond as
-    /// `JSONCoding.formatDate` writes them (rounded, not cut). Key order and spacing are
-    /// PostgreSQL's; JSON does not mind.
-    static let json = """
-        ('{"bylines": [], "keywords": [], "body": [], "pictures": [], "teasers": []}'::jsonb || content
-         || jsonb_build_object(
-              'id', id, 'state', state, 'version', version, 'createdAt', \(timestamp("created_at")),
-              'createdBy', created_by, 'updatedAt', \(timestamp("updated_at")), 'updatedBy', updated_by,
-              'corrections', corrections)
-         || jsonb_strip_nulls(jsonb_build_object(
-              'publishedAt', \(timestamp("published_at")), 'killNotice', kill_notice)))::text
-        """
-
-    private static func timestamp(_ column: String) -> String {
-        #"to_char(\#(column) AT TIME ZONE 'UTC' + interval '500 microseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
-    }
 
     static func decode(_ row: PostgresRow) throws -> Story {
         try decodeMeasured(row).story
