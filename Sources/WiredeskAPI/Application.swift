@@ -67,7 +67,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     let router = Router()
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
-    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: ProblemMiddleware())
     // Who is asking is settled before a byte of the body is read: an anonymous upload is refused
     // without being taken in.

@@ -246,6 +246,21 @@ import WiredeskTestSupport
         }
     }
 
+    /// A client may send any method token: those the server does not know share one label, so
+    /// that no client can grow the metrics without bound.
+    @Test func unknownMethodsShareOneMetricsLabel() async throws {
+        try await APIHarness.with { api in
+            // QUERY reaches a route (and is refused there); BREW does not even match one.
+            for name in ["QUERY", "BREW"] {
+                let reply = try await api.send(HTTPRequest.Method(name)!, "/v1/stories", as: nil)
+                #expect(reply.status.code >= 400 && reply.status.code < 500)
+            }
+            let metrics = try await api.send(.get, "/metrics", as: nil).text
+            #expect(metrics.contains(#"http_route="/v1/stories",http_request_method="_OTHER""#))
+            #expect(!metrics.contains("QUERY") && !metrics.contains("BREW"))
+        }
+    }
+
     @Test func withoutTheDatabaseTheServerAnswers503() async throws {
         var url = try TestDatabase.serverURL
         url.port = 1
