@@ -91,6 +91,26 @@ import WiredeskTestSupport
         }
     }
 
+    /// A story too large to be decided on an event loop (`StoryStore.inlineBytes`) moves through
+    /// the workflow as a small one does, its requirements checked on the worker threads.
+    @Test func aLargeStoryMovesThroughTheWorkflow() async throws {
+        try await Newsroom.with { newsroom in
+            var content = try Newsroom.almaty()
+            content.body += Array(repeating: BodyBlock(.paragraph, String(repeating: "Almaty. ", count: 128)), count: 80)
+            let large = try await newsroom.story(content, through: [.submit, .approve, .publish])
+            #expect(try JSONCoding.encode(large.content).count > StoryStore.inlineBytes)
+            #expect(large.state == .published && large.version == 4)
+            #expect(try await newsroom.events(of: large.id).map(\.action) == ["create", "submit", "approve", "publish"])
+            var headless = content
+            headless.headline = nil
+            let refused = try await newsroom.story(headless)
+            try await expectRefusal(newsroom, refused, rule: "submit.headline", kind: .unmetRequirement) {
+                try await newsroom.stories.transition(
+                    refused.id, .submit, ifVersion: 1, by: newsroom.reporter, logger: newsroom.logger)
+            }
+        }
+    }
+
     // MARK: Requirements
 
     @Test func submitNeedsAHeadlineAndBodyText() async throws {

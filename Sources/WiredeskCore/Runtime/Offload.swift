@@ -48,9 +48,19 @@ public enum Offload {
     /// thread): at nice 10 the event loops, at 0, get about nine tenths of a contended core.
     private static func lowerPriority() {
         let value = nice.load(ordering: .relaxed)
-        guard value != 0 else { return }
+        // Once per thread: a system call for every job was a cost of its own.
+        guard value != 0, applied.currentValue?.value != value else { return }
         #if os(Linux)
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, value)
         #endif
+        applied.currentValue = Applied(value: value)
+    }
+
+    /// The nice value this thread runs at.
+    private static let applied = ThreadSpecificVariable<Applied>()
+
+    private final class Applied: Sendable {
+        let value: Int32
+        init(value: Int32) { self.value = value }
     }
 }
