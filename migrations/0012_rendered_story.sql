@@ -28,6 +28,9 @@ END;
 $$;
 
 ALTER TABLE stories ADD COLUMN rendered text;
+-- Every write stores a new rendering: kept uncompressed, a write costs about a tenth of a
+-- millisecond less (no pglz on 7 KB) and a read skips decompressing it.
+ALTER TABLE stories ALTER COLUMN rendered SET STORAGE EXTERNAL;
 
 CREATE TRIGGER stories_rendered
     BEFORE INSERT OR UPDATE ON stories
