@@ -432,6 +432,7 @@ public struct StoryStore: Sendable {
         if let previous = change.previous {
             version = previous.version + 1
             var contentText: String?
+            // Only a revision reads the content back (a story's text is detoasted to be returned).
             if story.content != previous.content {
                 let (text, value) = try encoded(story.content)
                 contentDiff = FieldDiff.between(try encoded(previous.content).value, value)
@@ -444,7 +445,8 @@ public struct StoryStore: Sendable {
                                         ELSE published_at END,
                     corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
                 WHERE id = \(story.id) AND version = \(previous.version)
-                RETURNING id, version, state, content, created_at, updated_at, published_at
+                RETURNING id, version, state, \(unescaped: contentText == nil ? "" : "content, ")created_at, updated_at,
+                    published_at
                 """
         } else {
             version = 1
@@ -501,8 +503,11 @@ public struct StoryStore: Sendable {
 
     // MARK: SQL
 
+    /// The content is decoded from the stored rendering, which holds it beside the server's
+    /// fields (ignored when decoding what the server stored): it is text already, where
+    /// `content::text` had PostgreSQL print the jsonb again.
     static let columns = """
-        id, state, version, content::text, created_at, created_by, updated_at, updated_by, published_at, \
+        id, state, version, rendered, created_at, created_by, updated_at, updated_by, published_at, \
         corrections::text, kill_notice
         """
 
@@ -510,7 +515,7 @@ public struct StoryStore: Sendable {
         try decodeMeasured(row).story
     }
 
-    /// The story and the size of its stored JSON, for pages that stop before they grow too large.
+    /// The story and the size of its JSON as sent, for pages that stop before they grow too large.
     private static func decodeMeasured(_ row: PostgresRow) throws -> (story: Story, bytes: Int) {
         let (
             id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
@@ -525,7 +530,7 @@ public struct StoryStore: Sendable {
             publishedAt: publishedAt,
             corrections: try decoder.decode([Correction].self, from: Data(corrections.utf8)),
             killNotice: killNotice)
-        return (story, content.utf8.count + corrections.utf8.count)
+        return (story, content.utf8.count)
     }
 }
 
