@@ -335,7 +335,7 @@ public struct StoryStore: Sendable {
         return stored
     }
 
-    /// The most stored content a light change decodes on the event loop (about 100 µs of CPU at
+    /// The most stored content a light change decodes on the event loop (about 150 µs of CPU at
     /// the Almaty story's 7 KB).
     public static let inlineBytes = 64 << 10
 
