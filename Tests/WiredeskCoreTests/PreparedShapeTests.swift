@@ -8,7 +8,7 @@ import WiredeskTestSupport
 @Suite struct PreparedShapeTests {
     enum Shape: StatementShape {
         static let name = "test_shape"
-        static let text = (try? SQL("SELECT \(1) + \(2)").query().sql) ?? ""
+        static let text = SQL("SELECT \(1) + \(2)").shapeText
     }
 
     @Test func aStatementOfItsShapeIsPreparedWithItsValues() throws {
@@ -25,7 +25,7 @@ import WiredeskTestSupport
 
     enum NullableShape: StatementShape {
         static let name = "test_nullable_shape"
-        static let text = (try? SQL("SELECT \(nil as String?)::jsonb").query().sql) ?? ""
+        static let text = SQL("SELECT \(nil as String?)::jsonb").shapeText
     }
 
     @Test func aNullValueIsSentWithItsType() throws {

@@ -31,15 +31,36 @@ private struct JSONValueParser {
     }
 
     mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
     }
 
     mutating func expect(_ literal: StaticString) throws {
         let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count,
-            literal.withUTF8Buffer({ Array($0) == Array(bytes[index..<index + count]) })
+            literal.withUTF8Buffer({ $0.elementsEqual(bytes[index..<index + count]) })
         else { throw error("expected \(literal)") }
         index += count
+    }
+
+    /// After a member of an object or array: past a `,` (false) or past the `closing` byte (true).
+    mutating func closes(with closing: Unicode.Scalar) throws -> Bool {
+        skipSpace()
+        guard index < bytes.count else { throw error("unexpected end") }
+        switch bytes[index] {
+        case UInt8(ascii: ","):
+            index += 1
+            return false
+        case UInt8(ascii: closing):
+            index += 1
+            return true
+        default:
+            throw error("expected ',' or '\(closing)'")
+        }
     }
 
     mutating func value(depth: Int) throws -> JSONValue {
@@ -63,16 +84,7 @@ private struct JSONValueParser {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 index += 1
                 object[key] = try value(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw error("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(object)
-                } else {
-                    throw error("expected ',' or '}'")
-                }
+                if try closes(with: "}") { return .object(object) }
             }
         case UInt8(ascii: "["):
             index += 1
@@ -84,16 +96,7 @@ private struct JSONValueParser {
             }
             while true {
                 array.append(try value(depth: depth + 1))
-                skipSpace()
-                guard index < bytes.count else { throw error("unexpected end") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                } else if bytes[index] == UInt8(ascii: "]") {
-                    index += 1
-                    return .array(array)
-                } else {
-                    throw error("expected ',' or ']'")
-                }
+                if try closes(with: "]") { return .array(array) }
             }
         case UInt8(ascii: "\""):
             return .string(try string())

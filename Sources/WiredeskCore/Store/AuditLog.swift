@@ -68,8 +68,7 @@ public enum AuditLog {
         enum Shape: StatementShape {
             static let name = "audit_history_page"
             static let text =
-                (try? historyPage(of: UUID(), before: 1, limit: 1, maximumBytes: 1, columns: AuditLog.columns)
-                    .query().sql) ?? ""
+                historyPage(of: UUID(), before: 1, limit: 1, maximumBytes: 1, columns: AuditLog.columns).shapeText
         }
 
         public var events: [AuditEvent]

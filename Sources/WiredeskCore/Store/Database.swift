@@ -357,9 +357,7 @@ public struct Database: Sendable {
         _ statement: Statement, logger: Logger
     ) async throws -> [Statement.Row] where Statement.Row: Sendable {
         @Sendable func collect(_ connection: PostgresConnection) async throws -> [Statement.Row] {
-            var rows: [Statement.Row] = []
-            for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
-            return rows
+            try await connection.rows(statement, logger: logger)
         }
         if let unit = Self.unitOfWork {
             return try await databaseErrors { try await collect(unit) }

@@ -8,6 +8,11 @@ protocol StatementShape {
     static var text: String { get }
 }
 
+extension SQL {
+    /// The text this statement is sent as, for a shape's `text`.
+    var shapeText: String { (try? query().sql) ?? "" }
+}
+
 /// A statement of a fixed text run as a named prepared statement: PostgreSQL parses and plans it
 /// once per connection, where an unnamed statement is parsed and planned every time (a third of
 /// PostgreSQL's time for a history page). A statement whose text is not its shape's is refused,

@@ -41,7 +41,7 @@ public struct StoryStore: Sendable {
 
     private enum Rendered: StatementShape {
         static let name = "story_rendered"
-        static let text = (try? StoryStore.rendered(UUID()).query().sql) ?? ""
+        static let text = StoryStore.rendered(UUID()).shapeText
     }
 
     /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
@@ -347,12 +347,12 @@ public struct StoryStore: Sendable {
 
     private enum Unlocked: StatementShape {
         static let name = "story_change_read"
-        static let text = (try? StoryStore.read(UUID(), lock: false).query().sql) ?? ""
+        static let text = StoryStore.read(UUID(), lock: false).shapeText
     }
 
     private enum Locked: StatementShape {
         static let name = "story_change_read_locked"
-        static let text = (try? StoryStore.read(UUID(), lock: true).query().sql) ?? ""
+        static let text = StoryStore.read(UUID(), lock: true).shapeText
     }
 
     /// A change's one statement, and which of the five texts a write can have it is: a new story,
@@ -386,7 +386,7 @@ public struct StoryStore: Sendable {
             let change = Change(
                 previous: creates ? nil : before, story: after, action: entry ? "publish" : "edit", reason: nil,
                 by: principal)
-            return (try? statement(change).sql.query().sql) ?? ""
+            return (try? statement(change).sql.shapeText) ?? ""
         }
     }
 
@@ -518,19 +518,19 @@ public struct StoryStore: Sendable {
     /// The story and the size of its JSON as sent, for pages that stop before they grow too large.
     private static func decodeMeasured(_ row: PostgresRow) throws -> (story: Story, bytes: Int) {
         let (
-            id, state, version, content, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
+            id, state, version, rendered, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
             killNotice
         ) =
             try row.decode((UUID, String, Int, String, Date, String, Date, String, Date?, String, String?).self)
         let decoder = JSONCoding.decoder(stored: true)
         let story = Story(
             id: id, state: StoryState(rawValue: state) ?? .draft, version: version,
-            content: try decoder.decode(StoryContent.self, from: Data(content.utf8)),
+            content: try decoder.decode(StoryContent.self, from: Data(rendered.utf8)),
             createdAt: createdAt, createdBy: createdBy, updatedAt: updatedAt, updatedBy: updatedBy,
             publishedAt: publishedAt,
             corrections: try decoder.decode([Correction].self, from: Data(corrections.utf8)),
             killNotice: killNotice)
-        return (story, content.utf8.count)
+        return (story, rendered.utf8.count)
     }
 }
 
