@@ -30,12 +30,15 @@ public struct ServerSettings: Sendable {
     public var feedStreams: FeedStreamLimits
     /// Webhook delivery: whether this server takes part, and how failures are retried.
     public var webhooks: WebhookSettings
+    /// Agency feeds: whether this server takes part, and how.
+    public var ingest: IngestSettings
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
         connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500),
-        feedStreams: FeedStreamLimits = FeedStreamLimits(), webhooks: WebhookSettings = WebhookSettings()
+        feedStreams: FeedStreamLimits = FeedStreamLimits(), webhooks: WebhookSettings = WebhookSettings(),
+        ingest: IngestSettings = IngestSettings()
     ) {
         self.host = host
         self.port = port
@@ -48,6 +51,7 @@ public struct ServerSettings: Sendable {
         self.sealInterval = sealInterval
         self.feedStreams = feedStreams
         self.webhooks = webhooks
+        self.ingest = ingest
     }
 }
 
@@ -97,6 +101,9 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
             WebhookWorker(
                 store: WebhookStore(database: database), feed: feed, watcher: watcher, url: settings.database,
                 settings: settings.webhooks, logger: logger))
+    }
+    if settings.ingest.enabled {
+        services.append(IngestWorker(database: database, url: settings.database, settings: settings.ingest, logger: logger))
     }
     let connections = ConnectionRegistry(maximum: settings.connections.maximumConnections)
     let limits = settings.connections

@@ -86,13 +86,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "This server does not deliver webhooks (another one does).")
     var noWebhooks = false
 
+    @Flag(help: "This server does not work the agency feeds (`wiredesk feed`; another one does).")
+    var noIngest = false
+
+    @Option(help: "Seconds between looks for agency feeds that are due.")
+    var ingestTick = Double(ProcessInfo.processInfo.environment["WIREDESK_INGEST_TICK"] ?? "") ?? 0.25
+
+    @Option(help: "Files of one drop folder ingested side by side.")
+    var ingestParallel = Int(ProcessInfo.processInfo.environment["WIREDESK_INGEST_PARALLEL"] ?? "") ?? 4
+
     func validate() throws {
         for (name, value) in [
             ("--db-timeout", dbTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
             ("--idle-timeout", idleTimeout), ("--shutdown-deadline", shutdownDeadline),
             ("--stream-heartbeat", streamHeartbeat), ("--webhook-retry-initial", webhookRetryInitial),
             ("--webhook-retry-max", webhookRetryMax), ("--webhook-timeout", webhookTimeout),
-            ("--webhook-give-up-after", webhookGiveUpAfter),
+            ("--webhook-give-up-after", webhookGiveUpAfter), ("--ingest-tick", ingestTick),
         ] where !(value > 0 && value <= 31 * 86_400) {
             throw ValidationError("\(name) must be a number of seconds above 0")
         }
@@ -102,8 +111,9 @@ struct ServeCommand: AsyncParsableCommand {
         ] where !(value >= 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds (0: no limit)")
         }
-        guard maxClients >= 1, maxBodySize >= 1, connections >= 1, maxStreams >= 1 else {
-            throw ValidationError("--max-clients, --max-body-size, --connections and --max-streams must be at least 1")
+        guard maxClients >= 1, maxBodySize >= 1, connections >= 1, maxStreams >= 1, (1...64).contains(ingestParallel) else {
+            throw ValidationError(
+                "--max-clients, --max-body-size, --connections and --max-streams must be at least 1, --ingest-parallel 1 to 64")
         }
     }
 
@@ -133,7 +143,9 @@ struct ServeCommand: AsyncParsableCommand {
                     retry: WebhookRetry(
                         initial: Self.duration(webhookRetryInitial)!, maximum: Self.duration(webhookRetryMax)!,
                         giveUpAfter: Self.duration(webhookGiveUpAfter)!),
-                    timeout: Self.duration(webhookTimeout)!))
+                    timeout: Self.duration(webhookTimeout)!),
+                ingest: IngestSettings(
+                    enabled: !noIngest, tick: Self.duration(ingestTick)!, parallelFiles: ingestParallel))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)

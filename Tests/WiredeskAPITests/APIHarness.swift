@@ -12,7 +12,8 @@ import WiredeskCore
 import WiredeskTestSupport
 
 /// A live server on a free port over a fresh newsroom, with a token for every user. It delivers
-/// webhooks only when a test asks (`webhooks:`): tests run side by side on a small machine.
+/// webhooks only when a test asks (`webhooks:`), and works no feeds: tests run side by side on a
+/// small machine.
 struct APIHarness: Sendable {
     let newsroom: Newsroom
     let client: any TestClientProtocol
@@ -32,7 +33,8 @@ struct APIHarness: Sendable {
             let app = try buildApplication(
                 ServerSettings(
                     port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize,
-                    databaseTimeout: .seconds(60), feedStreams: feedStreams, webhooks: webhooks),
+                    databaseTimeout: .seconds(60), feedStreams: feedStreams, webhooks: webhooks,
+                    ingest: IngestSettings(enabled: false)),
                 logger: TestDatabase.logger)
             let frozenTokens = tokens
             try await app.test(.ahc(.http)) { client in

@@ -87,6 +87,15 @@ public struct Newsroom: Sendable {
         return events.reversed()
     }
 
+    /// The audit trail of something that is not a story (`feed reuters`, `webhook 3`), oldest first.
+    public func events(subject: String) async throws -> [(action: String, reason: String?)] {
+        var events: [(action: String, reason: String?)] = []
+        let rows = try await client.query(
+            "SELECT action, reason FROM audit_events WHERE subject = \(subject) ORDER BY id", logger: logger)
+        for try await (action, reason) in rows.decode((String, String?).self) { events.append((action, reason)) }
+        return events
+    }
+
     /// A scalar count from SQL, for assertions on what the database holds.
     public func count(_ query: PostgresQuery) async throws -> Int {
         try await Self.count(query, on: client)

@@ -83,7 +83,7 @@ public struct IngestService: Sendable {
 
     public func ingest(
         _ payload: Data, format: IngestFormat? = nil, mediaType: String? = nil, fileName: String? = nil,
-        splitTeasers: Bool = false, by principal: Principal, logger: Logger
+        splitTeasers: Bool = false, feed: String? = nil, by principal: Principal, logger: Logger
     ) async throws -> IngestOutcome {
         try Workflow.checkIngest(by: principal)
         guard !payload.isEmpty else { throw WiredeskError.malformed(field: "", "the item is empty") }
@@ -130,10 +130,10 @@ public struct IngestService: Sendable {
                 try await connection.query(
                     """
                     INSERT INTO ingest_items (id, story_id, format, agency_uri, agency_version, content_hash, payload,
-                        media_type, file_name, content, applied, warnings, received_by)
+                        media_type, file_name, content, applied, warnings, received_by, feed)
                     VALUES (\(itemID), \(storyID), \(formatName), \(parsed.agencyURI), \(parsed.agencyVersion), \(hash),
                         \(payload), \(media), \(fileName), \(contentText)::jsonb, \(applied), \(warningsText)::jsonb,
-                        \(principal.name))
+                        \(principal.name), \(feed))
                     """,
                     logger: logger)
             }
