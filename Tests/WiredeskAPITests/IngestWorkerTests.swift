@@ -194,6 +194,50 @@ import WiredeskTestSupport
     }
 }
 
+extension IngestWorkerTests {
+    /// One Wiredesk takes another's output: the downstream newsroom polls the upstream's
+    /// `GET /v1/feed` with a subscriber's token and follows its cursor.
+    @Test func oneWiredeskTakesAnothersFeed() async throws {
+        try await APIHarness.with { upstream in
+            let first = try await upstream.publishAlmaty()
+            let port = try #require(upstream.client.port)
+            let token = try #require(upstream.tokens["partner"])
+            try await Newsroom.with { downstream in
+                let store = WireFeedStore(database: downstream.database)
+                _ = try await store.add(
+                    "upstream",
+                    WireFeedStore.Settings(
+                        kind: .http, location: "http://127.0.0.1:\(port)/v1/feed?limit=1", ingestAs: "wirebot",
+                        interval: .milliseconds(100), credentials: "Bearer \(token)"),
+                    by: downstream.admin, logger: downstream.logger)
+                try await Self.withWorker(downstream) {
+                    try await eventually(within: .seconds(60), "the published story downstream") {
+                        try await downstream.count("SELECT count(*) FROM stories") == 1
+                    }
+                }
+                // A restart resumes from the position it kept: only what is new comes.
+                let second = try await upstream.publishAlmaty()
+                try await Self.withWorker(downstream) {
+                    try await eventually(within: .seconds(60), "the second story downstream") {
+                        try await downstream.count("SELECT count(*) FROM stories") == 2
+                    }
+                }
+                #expect(try await store.feed("upstream", logger: downstream.logger).items == 2)
+                let uris = try await downstream.client.query(
+                    "SELECT agency_uri FROM ingest_items ORDER BY received_at", logger: downstream.logger)
+                var seen: [String] = []
+                for try await uri in uris.decode(String.self) { seen.append(uri) }
+                #expect(seen == ["urn:wiredesk:story:\(first)", "urn:wiredesk:story:\(second)"])
+                let headlines = try await downstream.count(
+                    "SELECT count(*) FROM stories WHERE content->>'headline' LIKE 'Fresh violence in Almaty%' AND state = 'draft'")
+                #expect(headlines == 2)
+                let feed = try await store.feed("upstream", logger: downstream.logger)
+                #expect(feed.items == 2 && feed.failures == 0 && feed.lastError == nil)
+            }
+        }
+    }
+}
+
 /// A partner's feed on a free port, shaped as Wiredesk's own `GET /v1/feed`: ninjs items in
 /// pages (`limit`), `nextCursor`, and an ETag per page that it honours with 304. It can be told
 /// to fail the next requests.
