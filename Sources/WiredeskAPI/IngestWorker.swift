@@ -4,6 +4,7 @@ public import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
+import Synchronization
 public import ServiceLifecycle
 public import WiredeskCore
 
@@ -100,7 +101,15 @@ public final class IngestWorker: Service, Sendable {
                 for work in try await store.due(logger: logger) where !running.contains(work.name) {
                     running.insert(work.name)
                     group.addTask {
-                        await self.round(work, client)
+                        // A round is not cut short: on shutdown it stops taking new items, and
+                        // what it did is recorded (a lost position would fetch a page again).
+                        let stop = Stop()
+                        let round = Task { await self.round(work, client, stop: stop) }
+                        await withTaskCancellationHandler {
+                            await round.value
+                        } onCancel: {
+                            stop.now()
+                        }
                         return work.name
                     }
                 }
@@ -117,7 +126,14 @@ public final class IngestWorker: Service, Sendable {
     }
 
     /// One round of one feed, recorded whatever happens.
-    private func round(_ work: WireFeedStore.Work, _ client: HTTPClient) async {
+    /// Tells a round in flight to take no new items.
+    final class Stop: Sendable {
+        private let flag = Atomic(false)
+        func now() { flag.store(true, ordering: .relaxed) }
+        var requested: Bool { flag.load(ordering: .relaxed) }
+    }
+
+    private func round(_ work: WireFeedStore.Work, _ client: HTTPClient, stop: Stop) async {
         var logger = logger
         logger[metadataKey: "feed"] = "\(work.name)"
         do {
@@ -125,8 +141,8 @@ public final class IngestWorker: Service, Sendable {
             principal.source = .ingest
             let round =
                 switch work.settings.kind {
-                case .folder: try await folderRound(work, as: principal, logger: logger)
-                case .http: try await httpRound(work, client, as: principal, logger: logger)
+                case .folder: try await folderRound(work, as: principal, stop: stop, logger: logger)
+                case .http: try await httpRound(work, client, as: principal, stop: stop, logger: logger)
                 }
             for error in round.itemErrors { logger.notice("feed item refused", metadata: ["error": "\(error)"]) }
             try await store.succeeded(work.name, round, logger: logger)
@@ -139,12 +155,13 @@ public final class IngestWorker: Service, Sendable {
 
     // MARK: Drop folders
 
-    private func folderRound(_ work: WireFeedStore.Work, as principal: Principal, logger: Logger) async throws
+    private func folderRound(_ work: WireFeedStore.Work, as principal: Principal, stop: Stop, logger: Logger) async throws
         -> WireFeedStore.Round
     {
         let folder = DropFolder(path: work.settings.location, settle: work.settings.settle, maxBytes: settings.maxBytes)
         let (files, more) = try await Offload.run(.ingest) { [batch = settings.batch] in try folder.ready(limit: batch) }
         var round = WireFeedStore.Round()
+        var taken = 0
         // A sliding window of files in flight: the database and the parser work side by side.
         try await withThrowingTaskGroup(of: FileResult.self) { group in
             var next = files.makeIterator()
@@ -153,16 +170,18 @@ public final class IngestWorker: Service, Sendable {
                 group.addTask { try await self.take(file, from: folder, work, as: principal, logger: logger) }
             }
             while let result = try await group.next() {
+                taken += 1
                 round.items += result.items
                 if result.items > 0 { round.lastItem = result.name }
                 if let error = result.error { round.itemErrors.append("\(result.name): \(error)") }
-                if let file = next.next() {
+                if !stop.requested, let file = next.next() {
                     group.addTask { try await self.take(file, from: folder, work, as: principal, logger: logger) }
                 }
             }
         }
-        round.caughtUp = more == 0
-        round.again = more > 0
+        let left = more + (files.count - taken)
+        round.caughtUp = left == 0
+        round.again = left > 0
         return round
     }
 
@@ -200,7 +219,7 @@ public final class IngestWorker: Service, Sendable {
     // MARK: HTTP feeds
 
     private func httpRound(
-        _ work: WireFeedStore.Work, _ client: HTTPClient, as principal: Principal, logger: Logger
+        _ work: WireFeedStore.Work, _ client: HTTPClient, as principal: Principal, stop: Stop, logger: Logger
     ) async throws -> WireFeedStore.Round {
         var round = WireFeedStore.Round()
         var request = HTTPClientRequest(url: Self.pageURL(work.settings.location, after: work.position))
@@ -213,20 +232,27 @@ public final class IngestWorker: Service, Sendable {
         if let credentials = work.settings.credentials {
             request.headers.add(name: "Authorization", value: Self.authorization(credentials))
         }
-        let timeout = TimeAmount.nanoseconds(work.settings.timeout.nanoseconds)
-        let response = try await client.execute(request, timeout: timeout, logger: logger)
-        if response.status == .notModified {
+        let fetched = try await Self.within(work.settings.timeout) { [request, maxBytes = settings.maxBytes, logger] in
+            let response = try await client.execute(
+                request, timeout: .nanoseconds(work.settings.timeout.nanoseconds), logger: logger)
+            guard response.status != .notModified, (200..<300).contains(response.status.code) else {
+                return (response.status, response.headers, Data())
+            }
+            // The whole answer within the timeout: a feed that trickles its body would hold its rounds up.
+            return (response.status, response.headers, Data(buffer: try await response.body.collect(upTo: maxBytes)))
+        }
+        let (status, headers, body) = fetched
+        if status == .notModified {
             (round.etag, round.lastModified) = (work.etag, work.lastModified)
             round.caughtUp = true
             return round
         }
-        guard (200..<300).contains(response.status.code) else {
-            throw WiredeskError(.unavailable, "the feed answered HTTP \(response.status.code)")
+        guard (200..<300).contains(status.code) else {
+            throw WiredeskError(.unavailable, "the feed answered HTTP \(status.code)")
         }
-        let body = Data(buffer: try await response.body.collect(upTo: settings.maxBytes))
-        round.etag = response.headers.first(name: "ETag")
-        round.lastModified = response.headers.first(name: "Last-Modified")
-        let mediaType = response.headers.first(name: "Content-Type")
+        round.etag = headers.first(name: "ETag")
+        round.lastModified = headers.first(name: "Last-Modified")
+        let mediaType = headers.first(name: "Content-Type")
 
         if let list = try await Offload.run(.ingest, { try NinjsList(body) }) {
             // Wiredesk's own feed, or one shaped like it: each item on its own, then the next page.
@@ -261,6 +287,22 @@ public final class IngestWorker: Service, Sendable {
         }
         round.caughtUp = true
         return round
+    }
+
+    /// `work`'s result, or `unavailable` once `limit` has passed (and `work` is cancelled).
+    static func within<T: Sendable>(_ limit: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw WiredeskError(.unavailable, "the feed did not answer in time")
+            }
+            return value
+        }
     }
 
     /// The feed's URL asking for what comes after `position` (a ninjs list's cursor).

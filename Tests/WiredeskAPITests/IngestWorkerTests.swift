@@ -130,8 +130,9 @@ import WiredeskTestSupport
                     try await eventually(within: .seconds(60), "a and b in") {
                         try await newsroom.count("SELECT count(*) FROM stories") == 2
                     }
-                    // The feed breaks twice, then moves on: a new item, and a new version of one.
-                    server.failNext([.status(500), .hang])
+                    // The feed breaks three times, then moves on: a new item, and a new version of one.
+                    // The last break, a body that trickles in, is cut off by the timeout too.
+                    server.failNext([.hang, .status(500), .trickle])
                     try await eventually(within: .seconds(60), "both failures seen") { server.failuresLeft == 0 }
                     server.publish(FeedServer.item("c", version: 1, headline: "C one"))
                     server.publish(FeedServer.item("a", version: 2, headline: "A two"))
@@ -145,7 +146,7 @@ import WiredeskTestSupport
                 }
                 let feed = try await store.feed("partner", logger: newsroom.logger)
                 #expect(feed.items == 4)
-                #expect(feed.errors >= 2)
+                #expect(feed.errors >= 3)
                 #expect(feed.lastError == "the feed did not answer in time")
                 #expect(server.requests.allSatisfy { $0.authorization == "Bearer feed-secret" })
                 #expect(server.requests.contains { $0.ifNoneMatch != nil })
@@ -246,6 +247,8 @@ final class FeedServer: Sendable {
         case status(Int)
         /// Answers only after the client has given up.
         case hang
+        /// Sends its headers at once and its body a byte at a time, for longer than the client waits.
+        case trickle
     }
 
     struct Request: Sendable {
@@ -291,6 +294,17 @@ final class FeedServer: Sendable {
             case .hang:
                 try await Task.sleep(for: .seconds(2))
                 return Response(status: .serviceUnavailable)
+            case .trickle:
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: ResponseBody { writer in
+                        for _ in 0..<20 {
+                            try await writer.write(ByteBuffer(string: " "))
+                            try await Task.sleep(for: .milliseconds(200))
+                        }
+                        try await writer.write(ByteBuffer(string: #"{"items": [], "nextCursor": "0"}"#))
+                        try await writer.finish(nil)
+                    })
             case nil: break
             }
             let next = start + page.count
