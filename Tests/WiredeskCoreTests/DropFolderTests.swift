@@ -65,6 +65,17 @@ import Testing
         }
     }
 
+    @Test func aFileThatCannotBeOpenedIsTheFilesFault() throws {
+        try Self.withFolder { path in
+            let folder = DropFolder(path: path, settle: .zero)
+            try Self.write("locked.txt", in: path)
+            let file = try #require(try folder.ready(limit: 1).files.first)
+            try FileManager.default.removeItem(atPath: path + "/locked.txt")
+            let error = try #require(throws: WiredeskError.self) { try folder.read(file) }
+            #expect(error.kind == .validation && error.message.hasPrefix("the file cannot be read"))
+        }
+    }
+
     @Test func aMissingFolderIsTheFeedsFailureNotACrash() {
         let folder = DropFolder(path: "/nonexistent/wiredesk-drop", settle: .zero)
         #expect(throws: WiredeskError.self) { try folder.ready(limit: 1) }

@@ -76,9 +76,15 @@ public struct DropFolder: Sendable {
         guard file.size <= maxBytes else {
             throw WiredeskError(.validation, "the file is \(file.size) bytes; a drop folder takes at most \(maxBytes)")
         }
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "/" + file.name))
-        defer { try? handle.close() }
-        let data = try handle.read(upToCount: maxBytes + 1) ?? Data()
+        let data: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path + "/" + file.name))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maxBytes + 1) ?? Data()
+        } catch {
+            // This file's problem (its permissions, say), not the folder's: it goes aside with why.
+            throw WiredeskError(.validation, "the file cannot be read: \(error.localizedDescription)")
+        }
         guard data.count <= maxBytes else {
             throw WiredeskError(.validation, "the file grew past \(maxBytes) bytes while it was read")
         }
