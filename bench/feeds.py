@@ -24,7 +24,7 @@ def read(path):
 wire = read("reuters-almaty-2022-01-07.txt")
 ninjs = json.loads(read("ninjs/examples/3.1/004_simple_text_article.json"))
 xml = {}
-for path in ("newsml-g2/LISTING_2_NewsML-G2_Text_Document.xml", "nitf/reuters-almaty.xml"):
+for path in ("newsml-g2/LISTING_2_NewsML-G2_Text_Document.xml", "nitf/reuters-almaty-2022-01-07.nitf.xml"):
     if os.path.exists(os.path.join(fixtures, path)):
         xml[path] = read(path)
 
@@ -39,7 +39,7 @@ def item(n):
         path = sorted(xml)[n % len(xml)]
         text = xml[path]
         text = re.sub(r'guid="[^"]*"', f'guid="urn:bench:g2:{n}"', text, count=1)
-        text = re.sub(r'<doc-id id-string="[^"]*"', f'<doc-id id-string="urn:bench:nitf:{n}"', text, count=1)
+        text = re.sub(r'(<doc-id[^>]*id-string=)"[^"]*"', rf'\1"urn:bench:nitf:{n}"', text, count=1)
         text = text.replace("</p>", f" Dispatch {n}.</p>", 1)
         return f"item-{n}.xml", text.encode()
     return f"item-{n}.txt", (wire + f"\nDispatch {n} from the bench.\n").encode()
