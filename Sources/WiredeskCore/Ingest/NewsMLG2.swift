@@ -34,9 +34,20 @@ public enum NewsMLG2 {
         for item in items where item.name == "newsItem" {
             if let guid = item.attribute("guid"), newsItems[guid] == nil { newsItems[guid] = item }
         }
-        var taken = Set<String>()
+        // Each item a package takes in is read once, however many packages or references name it:
+        // a message of many small packages naming one large item must not read it again for each.
+        var taken: [String: ParsedItem] = [:]
         for package in items where package.name == "packageItem" {
-            for reference in references(package) where newsItems[reference.guid] != nil { taken.insert(reference.guid) }
+            for reference in references(package) where taken[reference.guid] == nil {
+                guard let item = newsItems[reference.guid] else { continue }
+                do {
+                    taken[reference.guid] = try newsItem(item)
+                } catch let error as WiredeskError {
+                    throw WiredeskError(
+                        error.kind, "the newsMessage's item \(reference.guid.prefix(100)), which a package references: \(error.message)",
+                        rule: error.rule, fields: error.fields)
+                }
+            }
         }
         var parsed: [ParsedItem] = []
         var skipped: [String] = []
@@ -45,10 +56,10 @@ public enum NewsMLG2 {
             do {
                 switch item.name {
                 case "newsItem":
-                    if let guid = item.attribute("guid"), taken.contains(guid) { continue }
+                    if let guid = item.attribute("guid"), taken[guid] != nil { continue }
                     story = try newsItem(item)
                 case "packageItem":
-                    story = try packageItem(item, in: newsItems)
+                    story = try packageItem(item, in: taken)
                 default:
                     skipped.append(item.name)
                     continue
@@ -81,6 +92,7 @@ public enum NewsMLG2 {
         switch itemClass {
         case "picture", "graphic":
             content.pictures = [picture(item, &copy)]
+            return try finish(item, content, warnings + copy.warnings, isPicture: true)
         default:
             if !["text", "composite", ""].contains(itemClass) {
                 warnings.append("a NewsML-G2 \(itemClass) item, imported as a story")
@@ -95,19 +107,18 @@ public enum NewsMLG2 {
     }
 
     /// A package is one story: its text from the first text item it references, its pictures from
-    /// the picture items. Referenced items in `message` are read whole; others by what the
-    /// reference says of them (title, description).
-    static func packageItem(_ package: Element, in message: [String: Element]) throws -> ParsedItem {
+    /// the picture items. Referenced items that came in the same message (`message`, read) are
+    /// taken whole; others by what the reference says of them (title, description).
+    static func packageItem(_ package: Element, in message: [String: ParsedItem]) throws -> ParsedItem {
         var copy = XMLCopy()
         var (content, warnings) = try metadata(package, &copy)
         var text: StoryContent?
         var pictures: [Picture] = []
         var teasers: [Teaser] = []
         for reference in references(package) {
-            if let item = message[reference.guid] {
-                let inner = try newsItem(item)
+            if let inner = message[reference.guid] {
                 warnings += inner.warnings.map { "\(reference.guid): \($0)" }
-                if qcodeValue(item.first("itemMeta")?.first("itemClass")?.attribute("qcode")) == "picture" {
+                if inner.isPicture {
                     pictures += inner.content.pictures
                 } else if text == nil {
                     text = inner.content
@@ -167,13 +178,15 @@ public enum NewsMLG2 {
         return story
     }
 
-    static func finish(_ item: Element, _ content: StoryContent, _ warnings: [String]) throws -> ParsedItem {
+    static func finish(_ item: Element, _ content: StoryContent, _ warnings: [String], isPicture: Bool = false) throws -> ParsedItem {
         guard let guid = item.attribute("guid"), !guid.isEmpty else {
             throw WiredeskError.invalid(field: "guid", "a NewsML-G2 \(item.name) needs its guid")
         }
-        return ParsedItem(
+        var parsed = ParsedItem(
             format: "newsml-g2", content: content, agencyURI: guid, agencyVersion: item.attribute("version"),
             warnings: warnings, mediaType: item.name == "packageItem" ? packageItemMediaType : newsItemMediaType)
+        parsed.isPicture = isPicture
+        return parsed
     }
 
     struct Reference {

@@ -14,6 +14,8 @@ public struct ParsedItem: Sendable, Equatable {
     public var byteRange: Range<Int>?
     /// The media type of the item's own bytes, when it differs from the payload's.
     public var mediaType: String?
+    /// A picture item (NewsML-G2 `ninat:picture`): a story whose one picture is the item.
+    var isPicture = false
 
     public init(
         format: String, content: StoryContent, agencyURI: String? = nil, agencyVersion: String? = nil,
