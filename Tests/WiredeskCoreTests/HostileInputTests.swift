@@ -44,25 +44,40 @@ import WiredeskTestSupport
     /// Agency XML (NewsML-G2 and NITF go through the same reader): every case is read to its end
     /// or refused, never rescanned.
     static let xmlCases: [(String, @Sendable (Int) -> String)] = [
-        ("many elements and attributes", {
-            #"<newsItem guid="g"><contentSet><inlineXML><html><body>"#
-                + String(repeating: #"<p a="1" b='2' c="&amp;">x &lt; y</p>"#, count: $0 / 40) + "</body></html></inlineXML></contentSet></newsItem>"
-        }),
+        (
+            "many elements and attributes",
+            {
+                #"<newsItem guid="g"><contentSet><inlineXML><html><body>"#
+                    + String(repeating: #"<p a="1" b='2' c="&amp;">x &lt; y</p>"#, count: $0 / 40)
+                    + "</body></html></inlineXML></contentSet></newsItem>"
+            }
+        ),
         ("deep nesting", { String(repeating: "<a>", count: $0 / 3) }),
         ("an unclosed comment of dashes", { "<newsItem><!--" + String(repeating: "-", count: $0) }),
         ("an unclosed CDATA of brackets", { "<newsItem><![CDATA[" + String(repeating: "]]", count: $0 / 2) }),
         ("a DOCTYPE of quotes", { "<!DOCTYPE x [" + String(repeating: "\"'", count: $0 / 2) }),
         ("ampersands without semicolons", { "<newsItem>" + String(repeating: "&amp", count: $0 / 4) }),
-        ("one long text with references", { "<nitf><body><body.content><p>" + String(repeating: "a &#233; ", count: $0 / 9) + "</p></body.content></body></nitf>" }),
+        (
+            "one long text with references",
+            {
+                "<nitf><body><body.content><p>" + String(repeating: "a &#233; ", count: $0 / 9)
+                    + "</p></body.content></body></nitf>"
+            }
+        ),
         ("an unclosed attribute value", { "<newsItem guid=\"" + String(repeating: "a", count: $0) }),
         // A package takes in the items it names that came with it: each is read once, however many
         // packages name it.
-        ("many packages naming one large item", { size in
-            let reference = #"<packageItem guid="p" version="1"><groupSet><group><itemRef residref="t"/></group></groupSet></packageItem>"#
-            return #"<newsMessage><itemSet><newsItem guid="t"><contentSet><inlineXML><html><body>"#
-                + String(repeating: "<p>Paragraph.</p>", count: size / 2 / 17) + "</body></html></inlineXML></contentSet></newsItem>"
-                + String(repeating: reference, count: size / 2 / reference.utf8.count) + "</itemSet></newsMessage>"
-        }),
+        (
+            "many packages naming one large item",
+            { size in
+                let reference =
+                    #"<packageItem guid="p" version="1"><groupSet><group><itemRef residref="t"/></group></groupSet></packageItem>"#
+                return #"<newsMessage><itemSet><newsItem guid="t"><contentSet><inlineXML><html><body>"#
+                    + String(repeating: "<p>Paragraph.</p>", count: size / 2 / 17)
+                    + "</body></html></inlineXML></contentSet></newsItem>"
+                    + String(repeating: reference, count: size / 2 / reference.utf8.count) + "</itemSet></newsMessage>"
+            }
+        ),
     ]
 
     static let jsonCases: [(String, @Sendable (Int) -> String)] = [

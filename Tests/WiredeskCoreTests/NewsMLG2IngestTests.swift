@@ -125,10 +125,11 @@ import WiredeskTestSupport
             }
             let oil = try await newsroom.stories.story(outcomes[0].storyId, logger: newsroom.logger)
             #expect(oil.content.headline == "Oil output at Tengiz reduced, Chevron says")
-            #expect(oil.content.body.map(\.text) == [
-                "Oil production at Kazakhstan's top field Tengiz was reduced on Thursday.",
-                "Oil prices rose more than 1% on Thursday.",
-            ])
+            #expect(
+                oil.content.body.map(\.text) == [
+                    "Oil production at Kazakhstan's top field Tengiz was reduced on Thursday.",
+                    "Oil prices rose more than 1% on Thursday.",
+                ])
             #expect(oil.content.dateline?.place == "NUR-SULTAN")
             let bitcoin = try await newsroom.stories.story(outcomes[1].storyId, logger: newsroom.logger)
             #expect(outcomes[1].warnings.contains("the agency marks this item withheld (not usable)"))
@@ -217,7 +218,8 @@ import WiredeskTestSupport
                         width: 120, height: 80),
                 ])
             let (kept, media) = try await ingest.payload(outcome.itemId, logger: newsroom.logger)
-            #expect(String(decoding: kept, as: UTF8.self).hasPrefix("<packageItem guid=\"tag:wire.example.com,2022:package:almaty\""))
+            #expect(
+                String(decoding: kept, as: UTF8.self).hasPrefix("<packageItem guid=\"tag:wire.example.com,2022:package:almaty\""))
             #expect(media == NewsMLG2.packageItemMediaType)
             try await Self.expectValidExports(story, "message-package.xml")
 

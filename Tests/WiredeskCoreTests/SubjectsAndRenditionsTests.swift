@@ -19,7 +19,9 @@ import WiredeskTestSupport
                 caption: "Demonstrators in Aktobe", creditline: "Interior Ministry of Kazakhstan/ via REUTERS",
                 uri: "tag:wire.example.com,2022:picture:aktobe",
                 renditions: [
-                    Rendition(name: "highRes", href: "https://pictures.example.com/a.jpg", mediaType: "image/jpeg", width: 3000, height: 2000),
+                    Rendition(
+                        name: "highRes", href: "https://pictures.example.com/a.jpg", mediaType: "image/jpeg", width: 3000,
+                        height: 2000),
                     Rendition(name: "print", href: "urn:archive:a.tif"),
                 ])
         ]
@@ -44,7 +46,8 @@ import WiredeskTestSupport
         }
         #expect(subject.message == "subjects[0].qcode: unknown field")
         let rendition = try #require(throws: WiredeskError.self) {
-            try JSONCoding.decode(Picture.self, from: Data(#"{"renditions": [{"name": "a", "href": "https://x/a", "size": 1}]}"#.utf8))
+            try JSONCoding.decode(
+                Picture.self, from: Data(#"{"renditions": [{"name": "a", "href": "https://x/a", "size": 1}]}"#.utf8))
         }
         #expect(rendition.message == "renditions[0].size: unknown field")
     }

@@ -79,7 +79,8 @@ import Testing
     @Test func billionLaughsIsRefusedBeforeAnythingIsExpanded() throws {
         var laughs = #"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">"#
         for level in 1...9 {
-            laughs += "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level == 1 ? "" : String(level - 1));", count: 10) + "\">"
+            laughs +=
+                "<!ENTITY lol\(level) \"" + String(repeating: "&lol\(level == 1 ? "" : String(level - 1));", count: 10) + "\">"
         }
         laughs += "]><lolz>&lol9;</lolz>"
         let error = try #require(Self.refusal(laughs))
@@ -138,7 +139,9 @@ import Testing
     @Test func eachLimitIsRefusedByName() throws {
         var limits = XMLReader.Limits()
         limits.bytes = 100
-        #expect(Self.refusal("<a>" + String(repeating: "x", count: 200) + "</a>", limits: limits)?.message.contains("over the limit of 100") == true)
+        #expect(
+            Self.refusal("<a>" + String(repeating: "x", count: 200) + "</a>", limits: limits)?.message.contains(
+                "over the limit of 100") == true)
         let attributes = "<a " + (0..<300).map { "a\($0)='1'" }.joined(separator: " ") + "/>"
         #expect(Self.refusal(attributes)?.message.contains("more than 256 attributes") == true)
         let longName = "<" + String(repeating: "n", count: 300) + "/>"
@@ -165,7 +168,9 @@ import Testing
     }
 
     @Test func theRootNameIsReadFromTheProlog() throws {
-        #expect(try XMLReader.rootName(of: Data("<?xml version='1.0'?>\n<!-- x --><g2:newsMessage xmlns:g2='u'>".utf8)) == "newsMessage")
+        #expect(
+            try XMLReader.rootName(of: Data("<?xml version='1.0'?>\n<!-- x --><g2:newsMessage xmlns:g2='u'>".utf8))
+                == "newsMessage")
         #expect(try XMLReader.rootName(of: Data("MOSCOW, Jan 6 (Reuters)".utf8)) == nil)
         #expect(throws: WiredeskError.self) {
             try XMLReader.rootName(of: Data(#"<!DOCTYPE x [<!ENTITY e "e">]><x/>"#.utf8))

@@ -212,12 +212,15 @@ public struct IngestService: Sendable {
     ) async throws -> IngestOutcome {
         let formatName = parsed.format
         // An item of a message is kept as its own bytes, exactly as they stand in the message.
-        let bytes = parsed.byteRange.map { Data(payload[(payload.startIndex + $0.lowerBound)..<(payload.startIndex + $0.upperBound)]) } ?? payload
+        let bytes =
+            parsed.byteRange.map { Data(payload[(payload.startIndex + $0.lowerBound)..<(payload.startIndex + $0.upperBound)]) }
+            ?? payload
         let hash = Data(SHA256.hash(data: bytes))
         let itemID = UUID.random()
         let media =
             (parsed.byteRange == nil ? mediaType : nil) ?? parsed.mediaType
-            ?? (formatName == "wire-text" ? "text/plain; charset=utf-8" : formatName == "nitf" ? "application/nitf+xml" : "application/json")
+            ?? (formatName == "wire-text"
+                ? "text/plain; charset=utf-8" : formatName == "nitf" ? "application/nitf+xml" : "application/json")
         let contentText = String(decoding: try JSONCoding.encode(parsed.content), as: UTF8.self)
         let warningsText = String(decoding: try JSONCoding.encode(parsed.warnings), as: UTF8.self)
         let stories = StoryStore(database: database)

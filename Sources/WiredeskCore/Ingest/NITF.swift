@@ -40,7 +40,8 @@ public enum NITF {
         if let copyrite = nitf.descendants.first(where: { $0.name == "copyrite" }) {
             content.copyright = copy.line(copyrite).map { String($0.prefix(Limits.copyright)) }
         } else if let notice = docdata?.first("doc.copyright"), let holder = notice.attribute("holder") {
-            content.copyright = copy.line(["Copyright", notice.attribute("year"), holder].compactMap { $0 }.joined(separator: " "))
+            content.copyright = copy.line(
+                ["Copyright", notice.attribute("year"), holder].compactMap { $0 }.joined(separator: " "))
         }
         if let language = nitf.language ?? nitf.first("body")?.language, StoryContent.isLanguageTag(language) {
             content.language = language
@@ -59,8 +60,9 @@ public enum NITF {
         }
         for subject in head?.first("tobject")?.all("tobject.subject") ?? [] {
             let code = subject.attribute("tobject.subject.refnum").map { "subj:\($0)" }
-            let name = copy.line(subject.attribute("tobject.subject.detail") ?? subject.attribute("tobject.subject.matter")
-                ?? subject.attribute("tobject.subject.type"))
+            let name = copy.line(
+                subject.attribute("tobject.subject.detail") ?? subject.attribute("tobject.subject.matter")
+                    ?? subject.attribute("tobject.subject.type"))
             if code != nil || name != nil, content.subjects.count < Limits.subjects {
                 content.subjects.append(Subject(code: code, name: name.map { String($0.prefix(Limits.shortText)) }))
             }

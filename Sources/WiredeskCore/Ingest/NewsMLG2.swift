@@ -44,7 +44,8 @@ public enum NewsMLG2 {
                     taken[reference.guid] = try newsItem(item)
                 } catch let error as WiredeskError {
                     throw WiredeskError(
-                        error.kind, "the newsMessage's item \(reference.guid.prefix(100)), which a package references: \(error.message)",
+                        error.kind,
+                        "the newsMessage's item \(reference.guid.prefix(100)), which a package references: \(error.message)",
                         rule: error.rule, fields: error.fields)
                 }
             }
@@ -78,7 +79,8 @@ public enum NewsMLG2 {
         if !skipped.isEmpty {
             parsed[0].warnings.append(
                 "the newsMessage also held \(skipped.count) item\(skipped.count == 1 ? "" : "s") that "
-                    + "\(skipped.count == 1 ? "is" : "are") not a story (\(Set(skipped).sorted().joined(separator: ", "))): left out")
+                    + "\(skipped.count == 1 ? "is" : "are") not a story (\(Set(skipped).sorted().joined(separator: ", "))): left out"
+            )
         }
         return parsed
     }
@@ -131,7 +133,8 @@ public enum NewsMLG2 {
             switch reference.itemClass {
             case "picture", "graphic":
                 let caption = description(reference.element, role: "caption", &copy) ?? title
-                pictures.append(Picture(caption: caption.map { String($0.prefix(Limits.caption)) }, uri: copy.link(reference.guid)))
+                pictures.append(
+                    Picture(caption: caption.map { String($0.prefix(Limits.caption)) }, uri: copy.link(reference.guid)))
             case "text", "composite", "":
                 let summary = description(reference.element, role: "summary", &copy)
                 if text == nil {
@@ -178,7 +181,9 @@ public enum NewsMLG2 {
         return story
     }
 
-    static func finish(_ item: Element, _ content: StoryContent, _ warnings: [String], isPicture: Bool = false) throws -> ParsedItem {
+    static func finish(_ item: Element, _ content: StoryContent, _ warnings: [String], isPicture: Bool = false) throws
+        -> ParsedItem
+    {
         guard let guid = item.attribute("guid"), !guid.isEmpty else {
             throw WiredeskError.invalid(field: "guid", "a NewsML-G2 \(item.name) needs its guid")
         }

@@ -51,7 +51,8 @@ struct XMLCopy {
     mutating func link(_ href: String?) -> String? {
         guard let href = href?.trimmingCharacters(in: .whitespaces), !href.isEmpty else { return nil }
         guard let scheme = StoryContent.uriScheme(href), !StoryContent.refusedSchemes.contains(scheme),
-            href.utf8.count <= Limits.uri, !href.unicodeScalars.contains(where: { HTMLText.isWhitespace($0) || ControlCharacters.isControl($0) })
+            href.utf8.count <= Limits.uri,
+            !href.unicodeScalars.contains(where: { HTMLText.isWhitespace($0) || ControlCharacters.isControl($0) })
         else {
             droppedLinks += 1
             return nil

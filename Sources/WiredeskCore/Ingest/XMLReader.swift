@@ -448,7 +448,9 @@ extension XMLReader {
                 let byte = b[j]
                 if byte == UInt8(ascii: "&") {
                     let nameStart = j + 1
-                    guard let semicolon = b[nameStart..<min(end, nameStart + limits.nameLength + 1)].firstIndex(of: UInt8(ascii: ";"))
+                    guard
+                        let semicolon = b[nameStart..<min(end, nameStart + limits.nameLength + 1)].firstIndex(
+                            of: UInt8(ascii: ";"))
                     else {
                         throw fail("\"&\" that starts no reference (write &amp;)", at: j)
                     }
