@@ -34,15 +34,22 @@ struct IngestRoutes {
         switch essence {
         case "text/plain": format = .wireText
         case "application/json", "application/ninjs+json": format = .ninjs
+        case NewsMLG2.newsItemMediaType, NewsMLG2.packageItemMediaType, NewsMLG2.newsMessageMediaType: format = .newsmlG2
+        case "application/nitf+xml": format = .nitf
+        // Generic XML: NITF or NewsML-G2, told apart by the root element.
+        case "application/xml", "text/xml": format = nil
         default:
             throw Problem(
                 .unsupportedMediaType, kind: "unsupported-media-type",
                 detail:
-                    "send text/plain (wire copy) or application/json (ninjs), not \(mediaType.isEmpty ? "nothing" : mediaType)")
+                    "send text/plain (wire copy), application/json (ninjs), application/nitf+xml (NITF), "
+                    + "application/vnd.iptc.g2.newsitem+xml, …packageitem+xml or …newsmessage+xml (NewsML-G2) "
+                    + "or application/xml, not \(mediaType.isEmpty ? "nothing" : mediaType)")
         }
         let query = request.uri.queryParameters
         if let forced = query.get("format"), IngestFormat(rawValue: forced) == nil {
-            throw WiredeskError.malformed(field: "format", "expected wire-text or ninjs")
+            throw WiredeskError.malformed(
+                field: "format", "expected \(IngestFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         // A JSON body is a ninjs item, as the spec says; wire copy that is not JSON comes as text
         // (and text that is a ninjs item may be read as one, with format=ninjs).
@@ -58,14 +65,26 @@ struct IngestRoutes {
 
         var request = request
         let body = try await request.collectBody(upTo: .max)
-        let outcome = try await ingest.ingest(
+        let delivery = try await ingest.deliver(
             Data(buffer: body), format: query.get("format").flatMap(IngestFormat.init) ?? format,
             mediaType: mediaType.isEmpty ? nil : mediaType, fileName: fileName, splitTeasers: splitTeasers,
             by: principal, logger: RequestScope.logger)
         var headers: HTTPFields = [.contentType: "application/json"]
+        let created = delivery.outcomes.contains { $0.status == .created }
+        // A newsMessage answers with every item's outcome, in its order, however many it held.
+        guard !delivery.isMessage, let outcome = delivery.outcomes.first else {
+            return Response(
+                status: created ? .created : .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encode(Outcomes(items: delivery.outcomes)))))
+        }
         if outcome.status == .created { headers[.location] = "/v1/stories/\(outcome.storyId.uuidString.lowercased())" }
         return Response(
             status: outcome.status == .created ? .created : .ok, headers: headers,
             body: .init(byteBuffer: ByteBuffer(bytes: try JSONCoding.encode(outcome))))
+    }
+
+    /// The answer to a newsMessage.
+    struct Outcomes: Encodable {
+        var items: [IngestOutcome]
     }
 }

@@ -200,15 +200,20 @@ public final class IngestWorker: Service, Sendable {
         var result = FileResult(name: file.name)
         do {
             let data = try await Offload.run(.ingest) { try folder.read(file) }
-            let outcome = try await ingest.ingest(
+            let outcomes = try await ingest.ingestAll(
                 data, format: work.settings.format, fileName: file.name, feed: work.name, by: principal, logger: logger)
-            result.items = [.created, .updated].contains(outcome.status) ? 1 : 0
+            result.items = Self.taken(outcomes)
             try await Offload.run(.ingest) { try folder.done(file) }
         } catch let error as WiredeskError where Self.isTheItemsFault(error) {
             result.error = error.message
             try await Offload.run(.ingest) { try folder.failed(file, reason: error.message) }
         }
         return result
+    }
+
+    /// Items that made or changed a story (not duplicates, not superseded versions).
+    static func taken(_ outcomes: [IngestOutcome]) -> Int {
+        outcomes.filter { [.created, .updated].contains($0.status) }.count
     }
 
     /// Whether an error is the item's own (it would fail again the same way), not the server's.
@@ -276,11 +281,11 @@ public final class IngestWorker: Service, Sendable {
             return round
         }
         do {
-            let outcome = try await ingest.ingest(
+            let outcomes = try await ingest.ingestAll(
                 body, format: work.settings.format, mediaType: mediaType, feed: work.name, by: principal, logger: logger)
-            if [.created, .updated].contains(outcome.status) {
-                round.items += 1
-                round.lastItem = outcome.storyId.uuidString.lowercased()
+            round.items += Self.taken(outcomes)
+            if let last = outcomes.last(where: { [.created, .updated].contains($0.status) }) {
+                round.lastItem = last.storyId.uuidString.lowercased()
             }
         } catch let error as WiredeskError where Self.isTheItemsFault(error) {
             round.itemErrors.append(error.message)

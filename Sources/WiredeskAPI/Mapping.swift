@@ -21,7 +21,8 @@ extension StoryContent {
             dateline: document.dateline.map(Dateline.init), source: document.source,
             bylines: (document.bylines ?? []).map(Byline.init), creditline: document.creditline,
             copyright: document.copyright, language: document.language, urgency: document.urgency,
-            keywords: document.keywords ?? [], ednote: document.ednote, embargo: embargo,
+            keywords: document.keywords ?? [], subjects: (document.subjects ?? []).map(Subject.init),
+            ednote: document.ednote, embargo: embargo,
             body: (document.body ?? []).map(BodyBlock.init), pictures: (document.pictures ?? []).map(Picture.init),
             teasers: (document.teasers ?? []).map { Teaser(headline: $0.headline, standfirst: $0.standfirst) })
     }
@@ -49,7 +50,21 @@ extension Picture {
     init(_ picture: Components.Schemas.Picture) {
         self.init(
             caption: picture.caption, creditline: picture.creditline, altText: picture.altText,
-            photographer: picture.photographer, uri: picture.uri)
+            photographer: picture.photographer, uri: picture.uri, renditions: (picture.renditions ?? []).map(Rendition.init))
+    }
+}
+
+extension Rendition {
+    init(_ rendition: Components.Schemas.Rendition) {
+        self.init(
+            name: rendition.name, href: rendition.href, mediaType: rendition.mediaType, width: rendition.width,
+            height: rendition.height)
+    }
+}
+
+extension Subject {
+    init(_ subject: Components.Schemas.Subject) {
+        self.init(code: subject.code, name: subject.name)
     }
 }
 
@@ -75,7 +90,22 @@ extension Components.Schemas.Picture {
     init(_ picture: Picture) {
         self.init(
             caption: picture.caption, creditline: picture.creditline, altText: picture.altText,
-            photographer: picture.photographer, uri: picture.uri)
+            photographer: picture.photographer, uri: picture.uri,
+            renditions: picture.renditions.isEmpty ? nil : picture.renditions.map(Components.Schemas.Rendition.init))
+    }
+}
+
+extension Components.Schemas.Rendition {
+    init(_ rendition: Rendition) {
+        self.init(
+            name: rendition.name, href: rendition.href, mediaType: rendition.mediaType, width: rendition.width,
+            height: rendition.height)
+    }
+}
+
+extension Components.Schemas.Subject {
+    init(_ subject: Subject) {
+        self.init(code: subject.code, name: subject.name)
     }
 }
 
@@ -86,7 +116,8 @@ extension Components.Schemas.StoryDocument {
             dateline: content.dateline.map(Components.Schemas.Dateline.init), source: content.source,
             bylines: content.bylines.map(Components.Schemas.Byline.init), creditline: content.creditline,
             copyright: content.copyright, language: content.language, urgency: content.urgency,
-            keywords: content.keywords, ednote: content.ednote, embargo: content.embargo.map(JSONCoding.formatDate),
+            keywords: content.keywords, subjects: content.subjects.map(Components.Schemas.Subject.init),
+            ednote: content.ednote, embargo: content.embargo.map(JSONCoding.formatDate),
             body: content.body.map(Components.Schemas.BodyBlock.init),
             pictures: content.pictures.map(Components.Schemas.Picture.init),
             teasers: content.teasers.map { .init(headline: $0.headline, standfirst: $0.standfirst) })
@@ -104,7 +135,8 @@ extension Components.Schemas.Story {
             killNotice: story.killNotice, headline: c.headline, slug: c.slug, standfirst: c.standfirst,
             dateline: c.dateline.map(Components.Schemas.Dateline.init), source: c.source,
             bylines: c.bylines.map(Components.Schemas.Byline.init), creditline: c.creditline, copyright: c.copyright,
-            language: c.language, urgency: c.urgency, keywords: c.keywords, ednote: c.ednote, embargo: c.embargo,
+            language: c.language, urgency: c.urgency, keywords: c.keywords,
+            subjects: c.subjects.map(Components.Schemas.Subject.init), ednote: c.ednote, embargo: c.embargo,
             body: c.body.map(Components.Schemas.BodyBlock.init), pictures: c.pictures.map(Components.Schemas.Picture.init),
             teasers: c.teasers.map { .init(headline: $0.headline, standfirst: $0.standfirst) })
     }

@@ -8,18 +8,19 @@ extension IngestFormat: ExpressibleByArgument {}
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Take agency items in as drafts: wire text or ninjs files, or directories of them.",
+        abstract: "Take agency items in as drafts: wire text, ninjs, NITF or NewsML-G2 files, or directories of them.",
         discussion: """
-            Each file is one item, stored byte for byte beside its story. The same item twice makes \
-            nothing new; a newer version of an agency item already in is recorded on its story. A file \
-            that cannot be read fails alone, with its reason, and the rest go in. Exit code 2 when any \
-            file failed.
+            Each file is one item, stored byte for byte beside its story, except a NewsML-G2 newsMessage, \
+            whose items each go in (each kept as its own bytes) and are each reported. The same item twice \
+            makes nothing new; a newer version of an agency item already in is recorded on its story. A \
+            file that cannot be read fails alone, with its reason, and the rest go in (a newsMessage with \
+            one bad item fails whole). Exit code 2 when any file failed.
             """)
 
     @Argument(help: "Files and directories (searched recursively; hidden files skipped).")
     var paths: [String]
 
-    @Option(help: "Force the format instead of detecting it: wire-text or ninjs.")
+    @Option(help: "Force the format instead of detecting it: wire-text, ninjs, nitf or newsml-g2.")
     var format: IngestFormat?
 
     @Flag(help: "Also make a draft of each of the page's other headlines (teasers).")
@@ -64,16 +65,18 @@ struct ImportCommand: AsyncParsableCommand {
             for file in files {
                 do {
                     let data = try Self.read(file, maximumBytes: maxSize)
-                    let outcome = try await ingest.ingest(
+                    let outcomes = try await ingest.ingestAll(
                         data, format: format, fileName: (file as NSString).lastPathComponent,
                         splitTeasers: splitTeasers, by: principal, logger: logger)
-                    switch outcome.status {
-                    case .created: summary.created += 1
-                    case .updated: summary.updated += 1
-                    case .duplicate: summary.duplicates += 1
-                    case .superseded: summary.superseded += 1
+                    for outcome in outcomes {
+                        switch outcome.status {
+                        case .created: summary.created += 1
+                        case .updated: summary.updated += 1
+                        case .duplicate: summary.duplicates += 1
+                        case .superseded: summary.superseded += 1
+                        }
+                        summary.items.append(.init(file: file, outcome: outcome))
                     }
-                    summary.items.append(.init(file: file, outcome: outcome))
                 } catch let error as WiredeskError
                     where error.kind == .unavailable || (error.kind == .forbidden && error.rule == "ingest.role")
                 {
@@ -94,6 +97,11 @@ struct ImportCommand: AsyncParsableCommand {
                 "created \(summary.created), updated \(summary.updated), duplicates \(summary.duplicates), "
                     + (summary.superseded > 0 ? "superseded \(summary.superseded), " : "") + "failed \(summary.failed)"
             )
+            // A file of several items (a newsMessage) shows each item's outcome.
+            let files = Dictionary(grouping: summary.items, by: \.file)
+            for item in summary.items where (files[item.file]?.count ?? 0) > 1 {
+                print("\(item.file): \(item.outcome.status.rawValue) story \(item.outcome.storyId.uuidString.lowercased())")
+            }
             for item in summary.items where !item.outcome.warnings.isEmpty {
                 print("warning: \(item.file): \(item.outcome.warnings.joined(separator: "; "))")
             }

@@ -35,6 +35,10 @@ enum StoryOutput {
         if let language = c.language { lines.append("language   \(language)") }
         if let urgency = c.urgency { lines.append("urgency    \(urgency)") }
         if !c.keywords.isEmpty { lines.append("keywords   \(c.keywords.joined(separator: ", "))") }
+        if !c.subjects.isEmpty {
+            let subjects = c.subjects.map { [$0.name, $0.code.map { "(\($0))" }].compactMap { $0 }.joined(separator: " ") }
+            lines.append("subjects   \(subjects.joined(separator: ", "))")
+        }
         if let embargo = c.embargo { lines.append("embargo    \(JSONCoding.formatDate(embargo))") }
         if let ednote = c.ednote { lines.append("ednote     \(ednote)") }
         lines.append("created    \(JSONCoding.formatDate(story.createdAt)) by \(story.createdBy)")
@@ -59,6 +63,7 @@ enum StoryOutput {
             if let altText = picture.altText { lines.append("  alt: \(altText)") }
             if let photographer = picture.photographer { lines.append("  photographer: \(photographer)") }
             if let uri = picture.uri { lines.append("  uri: \(uri)") }
+            for rendition in picture.renditions { lines.append("  \(rendition.name): \(rendition.href)") }
         }
         if !c.teasers.isEmpty {
             lines.append("")

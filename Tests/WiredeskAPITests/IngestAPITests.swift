@@ -78,9 +78,13 @@ import WiredeskTestSupport
 
     @Test func ingestRefusesWhatItCannotTake() async throws {
         try await APIHarness.with { api in
+            let pdf = try await api.send(.post, "/v1/ingest", as: "ed", json: "%PDF-1.7", contentType: "application/pdf")
+            #expect(pdf.status == .unsupportedMediaType)
+            #expect(try pdf.problem.type == "unsupported-media-type")
+            // XML is read, as NITF or NewsML-G2 by its root element: any other root is refused by name.
             let xml = try await api.send(.post, "/v1/ingest", as: "ed", json: "<item/>", contentType: "application/xml")
-            #expect(xml.status == .unsupportedMediaType)
-            #expect(try xml.problem.type == "unsupported-media-type")
+            #expect(xml.status == .unprocessableContent)
+            #expect(xml.text.contains("<item> is not a format Wiredesk reads"), "\(xml.text)")
             let anonymous = try await api.send(.post, "/v1/ingest", as: nil, json: "x", contentType: "text/plain")
             #expect(anonymous.status == .unauthorized)
             let auditor = try await api.send(.post, "/v1/ingest", as: "aud", json: "ALMATY: x", contentType: "text/plain")
@@ -116,6 +120,43 @@ import WiredeskTestSupport
             let missing = try await api.send(.get, "/v1/ingest/\(UUID().uuidString)/payload", as: "ed")
             #expect(missing.status == .notFound)
             #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 1)
+        }
+    }
+
+    @Test func aNewsMessageAnswersWithEveryItemsOutcome() async throws {
+        try await APIHarness.with { api in
+            let message = try TestDatabase.fixture("newsml-g2/message-two-texts.xml")
+            let created = try await api.send(
+                .post, "/v1/ingest", as: "ed", bytes: Array(message), contentType: NewsMLG2.newsMessageMediaType)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(created.headers[.location] == nil)
+            let items = try #require(try created.json["items"] as? [[String: Any]])
+            #expect(items.map { $0["status"] as? String } == ["created", "created"])
+            #expect(items.map { $0["format"] as? String } == ["newsml-g2", "newsml-g2"])
+
+            let again = try await api.send(.post, "/v1/ingest", as: "ed", bytes: Array(message), contentType: "text/xml")
+            #expect(again.status == .ok)
+            let repeated = try #require(try again.json["items"] as? [[String: Any]])
+            #expect(repeated.map { $0["status"] as? String } == ["duplicate", "duplicate"])
+
+            // One item alone answers as one outcome, with its story's location.
+            let nitf = try TestDatabase.fixture("nitf/reuters-almaty-2022-01-07.nitf.xml")
+            let one = try await api.send(.post, "/v1/ingest", as: "ed", bytes: Array(nitf), contentType: "application/nitf+xml")
+            #expect(one.status == .created, "\(one.text)")
+            #expect(try one.json["format"] as? String == "nitf")
+            let id = try #require(try one.json["storyId"] as? String)
+            #expect(one.headers[.location] == "/v1/stories/\(id)")
+            let story = try await api.send(.get, "/v1/stories/\(id)", as: "aud")
+            #expect((try story.json["subjects"] as? [[String: Any]])?.first?["code"] as? String == "subj:11000000")
+            let pictures = try #require(try story.json["pictures"] as? [[String: Any]])
+            #expect((pictures.first?["renditions"] as? [[String: Any]])?.first?["name"] as? String == "highRes")
+
+            let xxe = #"<!DOCTYPE nitf [<!ENTITY e SYSTEM "file:///etc/passwd">]><nitf>&e;</nitf>"#
+            let refused = try await api.send(.post, "/v1/ingest", as: "ed", json: xxe, contentType: "application/xml")
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.text.contains("entity declarations are refused"))
+            #expect(!refused.text.contains("root:x:0:0"))
+            #expect(try await api.newsroom.count("SELECT count(*) FROM stories") == 3)
         }
     }
 }

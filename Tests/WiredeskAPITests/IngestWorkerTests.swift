@@ -47,10 +47,16 @@ import WiredeskTestSupport
         try await Newsroom.with { newsroom in
             let path = try Self.folder()
             defer { try? FileManager.default.removeItem(atPath: path) }
-            for n in 1...998 {
+            // 996 wire stories, an NITF story, a NewsML-G2 message of two items; an XXE attempt and
+            // a broken ninjs item.
+            for n in 1...996 {
                 try Data(Self.wireCopy(n).utf8).write(to: URL(fileURLWithPath: "\(path)/story-\(n).txt"))
             }
-            try Data([0x41, 0x00, 0x42]).write(to: URL(fileURLWithPath: "\(path)/broken-binary.txt"))
+            try TestDatabase.fixture("nitf/reuters-almaty-2022-01-07.nitf.xml")
+                .write(to: URL(fileURLWithPath: "\(path)/almaty.nitf.xml"))
+            try TestDatabase.fixture("newsml-g2/message-two-texts.xml").write(to: URL(fileURLWithPath: "\(path)/message.xml"))
+            let xxe = #"<?xml version="1.0"?><!DOCTYPE nitf [<!ENTITY e SYSTEM "file:///etc/passwd">]><nitf>&e;</nitf>"#
+            try Data(xxe.utf8).write(to: URL(fileURLWithPath: "\(path)/broken-xxe.xml"))
             try Data(#"{"uri": "urn:x", "headline": "#.utf8).write(to: URL(fileURLWithPath: "\(path)/broken.json"))
             try Data("still arriving".utf8).write(to: URL(fileURLWithPath: "\(path)/incoming.txt.part"))
             let store = WireFeedStore(database: newsroom.database)
@@ -68,20 +74,24 @@ import WiredeskTestSupport
             #expect(Self.files(in: path) == ["done", "failed", "incoming.txt.part"])
             #expect(
                 Self.files(in: path + "/failed")
-                    == ["broken-binary.txt", "broken-binary.txt.reason.txt", "broken.json", "broken.json.reason.txt"])
-            let reason = try String(contentsOfFile: path + "/failed/broken-binary.txt.reason.txt", encoding: .utf8)
-            #expect(reason == "binary data, not text\n")
+                    == ["broken-xxe.xml", "broken-xxe.xml.reason.txt", "broken.json", "broken.json.reason.txt"])
+            let reason = try String(contentsOfFile: path + "/failed/broken-xxe.xml.reason.txt", encoding: .utf8)
+            #expect(reason.contains("entity declarations are refused"), "\(reason)")
+            #expect(!reason.contains("root:"), "a file outside the folder was read")
             #expect(!(try String(contentsOfFile: path + "/failed/broken.json.reason.txt", encoding: .utf8)).isEmpty)
 
-            #expect(try await newsroom.count("SELECT count(*) FROM ingest_items WHERE feed = 'desk-drop'") == 998)
+            // Every good item in once: 996 + 1 + the message's 2.
+            #expect(try await newsroom.count("SELECT count(*) FROM ingest_items WHERE feed = 'desk-drop'") == 999)
             #expect(try await newsroom.count("SELECT count(DISTINCT file_name) FROM ingest_items") == 998)
-            #expect(try await newsroom.count("SELECT count(*) FROM stories") == 998)
+            #expect(try await newsroom.count("SELECT count(DISTINCT content_hash) FROM ingest_items") == 999)
+            #expect(try await newsroom.count("SELECT count(*) FROM stories") == 999)
+            #expect(try await newsroom.count("SELECT count(*) FROM ingest_items WHERE format IN ('nitf', 'newsml-g2')") == 3)
             #expect(
                 try await newsroom.count(
                     "SELECT count(*) FROM audit_events WHERE action = 'create' AND source = 'ingest' AND actor = 'wirebot'")
-                    == 998)
+                    == 999)
             let feed = try await store.feed("desk-drop", logger: newsroom.logger)
-            #expect(feed.items == 998 && feed.itemsLastHour == 998 && feed.errors == 2)
+            #expect(feed.items == 999 && feed.itemsLastHour == 999 && feed.errors == 2)
             #expect(feed.lastError?.hasPrefix("broken") == true)
             #expect(feed.lagSeconds != nil && feed.failures == 0)
         }
@@ -154,6 +164,47 @@ import WiredeskTestSupport
             #expect(try await newsroom.count("SELECT count(*) FROM stories") == 3)
             #expect(try await newsroom.count("SELECT count(*) FROM stories WHERE content->>'headline' = 'A two'") == 1)
             #expect(try await newsroom.count("SELECT count(*) FROM stories WHERE content->>'headline' = 'A one'") == 0)
+        }
+    }
+
+    @Test func aPolledNewsMessageIsTakenOnceAndANewVersionOfAnItemUpdatesItsStory() async throws {
+        try await Newsroom.with { newsroom in
+            let server = FeedServer()
+            let message = String(decoding: try TestDatabase.fixture("newsml-g2/message-two-texts.xml"), as: UTF8.self)
+            server.serve(document: Data(message.utf8), modified: "Fri, 07 Jan 2022 08:00:00 GMT")
+            try await server.run { url in
+                let store = WireFeedStore(database: newsroom.database)
+                _ = try await store.add(
+                    "g2",
+                    WireFeedStore.Settings(
+                        kind: .http, location: url.replacingOccurrences(of: "/feed", with: "/message"), ingestAs: "wirebot",
+                        interval: .milliseconds(50)),
+                    by: newsroom.admin, logger: newsroom.logger)
+                try await Self.withWorker(newsroom) {
+                    try await eventually(within: .seconds(60), "the message's two items in, then not fetched again") {
+                        try await newsroom.count("SELECT count(*) FROM stories") == 2 && server.notModified >= 2
+                    }
+                    // The agency moves the oil story on: version 2, a new headline.
+                    let updated = message.replacingOccurrences(
+                        of: #"guid="tag:wire.example.com,2022:text:oil" version="1""#,
+                        with: #"guid="tag:wire.example.com,2022:text:oil" version="2""#
+                    ).replacingOccurrences(
+                        of: "<headline>Oil output at Tengiz reduced, Chevron says</headline>",
+                        with: "<headline>Oil output at Tengiz cut further, Chevron says</headline>")
+                    server.serve(document: Data(updated.utf8), modified: "Fri, 07 Jan 2022 09:00:00 GMT")
+                    try await eventually(within: .seconds(60), "the new version applied") {
+                        try await newsroom.count(
+                            "SELECT count(*) FROM stories WHERE content->>'headline' = 'Oil output at Tengiz cut further, Chevron says'")
+                            == 1
+                    }
+                }
+            }
+            #expect(try await newsroom.count("SELECT count(*) FROM stories") == 2)
+            // Three items: two, then the oil story's second version; the unchanged bitcoin item is a duplicate.
+            #expect(try await newsroom.count("SELECT count(*) FROM ingest_items WHERE feed = 'g2'") == 3)
+            #expect(try await newsroom.count("SELECT count(*) FROM audit_events WHERE action = 'wire-update'") == 1)
+            let feed = try await WireFeedStore(database: newsroom.database).feed("g2", logger: newsroom.logger)
+            #expect(feed.items == 3 && feed.failures == 0 && feed.lastError == nil)
         }
     }
 
@@ -258,6 +309,8 @@ final class FeedServer: Sendable {
     }
 
     private struct State {
+        /// Served at /message with Last-Modified, instead of pages, when set.
+        var document: (body: Data, modified: String)?
         var items: [Data] = []
         var failures: [Failure] = []
         var requests: [Request] = []
@@ -271,6 +324,7 @@ final class FeedServer: Sendable {
     }
 
     func publish(_ item: Data) { state.withLock { $0.items.append(item) } }
+    func serve(document: Data, modified: String) { state.withLock { $0.document = (document, modified) } }
     func failNext(_ failures: [Failure]) { state.withLock { $0.failures = failures } }
     var failuresLeft: Int { state.withLock { $0.failures.count } }
     var requests: [Request] { state.withLock { $0.requests } }
@@ -278,6 +332,22 @@ final class FeedServer: Sendable {
 
     func run<T: Sendable>(_ body: @Sendable (String) async throws -> T) async throws -> T {
         let router = Router()
+        router.get("/message") { request, _ -> Response in
+            let since = request.headers[.ifModifiedSince]
+            let document = self.state.withLock { state in
+                state.requests.append(Request(after: nil, authorization: request.headers[.authorization], ifNoneMatch: nil))
+                return state.document
+            }
+            guard let document else { return Response(status: .notFound) }
+            if since == document.modified {
+                self.state.withLock { $0.notModified += 1 }
+                return Response(status: .notModified)
+            }
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/vnd.iptc.g2.newsmessage+xml", .lastModified: document.modified],
+                body: .init(byteBuffer: ByteBuffer(bytes: document.body)))
+        }
         router.get("/feed") { request, _ -> Response in
             let after = request.uri.queryParameters.get("after")
             let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100

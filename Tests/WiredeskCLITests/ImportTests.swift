@@ -109,3 +109,30 @@ extension ImportTests {
         }
     }
 }
+
+extension ImportTests {
+    /// A newsMessage file is several items: each goes in and is reported under the file.
+    @Test func aNewsMessageFileImportsEachItem() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("g2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let message = directory.appendingPathComponent("message.xml")
+        try TestDatabase.fixture("newsml-g2/message-two-texts.xml").write(to: message)
+        try TestDatabase.fixture("nitf/reuters-almaty-2022-01-07.nitf.xml")
+            .write(to: directory.appendingPathComponent("almaty.nitf"))
+        try await TestDatabase.withMigratedDatabase { _, url in
+            let wiredesk = CLITests.CLI(url: url)
+            #expect(try await wiredesk("user", "add", "feeds", "--role", "ingest").status == 0)
+            let result = try await wiredesk("import", directory.path, "--as", "feeds")
+            #expect(result.status == 0, "\(result.err)")
+            #expect(result.out.contains("created 3, updated 0, duplicates 0, failed 0"), "\(result.out)")
+            #expect(result.out.components(separatedBy: "\(message.path): created story ").count == 3, "\(result.out)")
+            let forced = try await wiredesk("import", message.path, "--as", "feeds", "--format", "newsml-g2", "--json")
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(forced.out.utf8)) as? [String: Any])
+            #expect(summary["duplicates"] as? Int == 2)
+            let wrong = try await wiredesk("import", message.path, "--as", "feeds", "--format", "nitf")
+            #expect(wrong.status == 2)
+            #expect(wrong.err.contains("root element is <nitf>, not <newsMessage>"), "\(wrong.err)")
+        }
+    }
+}

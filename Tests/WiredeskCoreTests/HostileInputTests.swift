@@ -41,6 +41,45 @@ import WiredeskTestSupport
         ("script close tags split by other tags", { String(repeating: "<script></scrip", count: $0 / 15) }),
     ]
 
+    /// Agency XML (NewsML-G2 and NITF go through the same reader): every case is read to its end
+    /// or refused, never rescanned.
+    static let xmlCases: [(String, @Sendable (Int) -> String)] = [
+        (
+            "many elements and attributes",
+            {
+                #"<newsItem guid="g"><contentSet><inlineXML><html><body>"#
+                    + String(repeating: #"<p a="1" b='2' c="&amp;">x &lt; y</p>"#, count: $0 / 40)
+                    + "</body></html></inlineXML></contentSet></newsItem>"
+            }
+        ),
+        ("deep nesting", { String(repeating: "<a>", count: $0 / 3) }),
+        ("an unclosed comment of dashes", { "<newsItem><!--" + String(repeating: "-", count: $0) }),
+        ("an unclosed CDATA of brackets", { "<newsItem><![CDATA[" + String(repeating: "]]", count: $0 / 2) }),
+        ("a DOCTYPE of quotes", { "<!DOCTYPE x [" + String(repeating: "\"'", count: $0 / 2) }),
+        ("ampersands without semicolons", { "<newsItem>" + String(repeating: "&amp", count: $0 / 4) }),
+        (
+            "one long text with references",
+            {
+                "<nitf><body><body.content><p>" + String(repeating: "a &#233; ", count: $0 / 9)
+                    + "</p></body.content></body></nitf>"
+            }
+        ),
+        ("an unclosed attribute value", { "<newsItem guid=\"" + String(repeating: "a", count: $0) }),
+        // A package takes in the items it names that came with it: each is read once, however many
+        // packages name it.
+        (
+            "many packages naming one large item",
+            { size in
+                let reference =
+                    #"<packageItem guid="p" version="1"><groupSet><group><itemRef residref="t"/></group></groupSet></packageItem>"#
+                return #"<newsMessage><itemSet><newsItem guid="t"><contentSet><inlineXML><html><body>"#
+                    + String(repeating: "<p>Paragraph.</p>", count: size / 2 / 17)
+                    + "</body></html></inlineXML></contentSet></newsItem>"
+                    + String(repeating: reference, count: size / 2 / reference.utf8.count) + "</itemSet></newsMessage>"
+            }
+        ),
+    ]
+
     static let jsonCases: [(String, @Sendable (Int) -> String)] = [
         ("nested arrays", { String(repeating: "[", count: $0) }),
         ("nested objects", { String(repeating: #"{"a":"#, count: $0 / 5) + "1" + String(repeating: "}", count: $0 / 5) }),
@@ -129,12 +168,21 @@ import WiredeskTestSupport
         "<script>", "</script>", "<style>", "<p>", "</p>", "<h2>", "&#146;", "&amp;", "&#x", "MOSCOW, Jan 6 (Reuters) - ",
         "ALMATY: ", "Reuters\n", "Fri Jan 07 2022\n", " - Interior Ministry/ via REUTERS\n", "\"ATTACK\"\n",
         #"{"uri": "urn:x", "#, #""headlines": [{"value": "#, #""bodies": [{"contentType": "text/html", "value": "#,
+        "<?xml version='1.0'?>", #"<newsItem guid="g" version="1">"#, "</newsItem>", "<nitf>", "<body.content>",
+        "<hl2>", "<!DOCTYPE x [", "<!ENTITY e 'x'>", "]>", "<![CDATA[", "]]>", "<!--", "-->", "&lt;", "&#x41;",
+        "<remoteContent href='https://x/y.jpg' rendition='rnd:web'/>", "<itemSet>", "<newsMessage>",
     ]
 
     static let copy = Gen<String>.oneOf(
         Gen.element(of: alphabet).compactMap { $0 }.string(of: 0...400).withoutShrink(),
         Gen.element(of: pieces).compactMap { $0 }.array(of: 0...40).map { $0.joined() }.withoutShrink()
     )
+
+    @Test(arguments: xmlCases.indices)
+    func agencyXMLParsesInLinearTime(_ index: Int) async throws {
+        let (name, make) = Self.xmlCases[index]
+        try await Self.expectLinear(name) { size in (Data(make(size).utf8), .newsmlG2) }
+    }
 
     /// Fixed seed, fixed count: the same inputs on every run, so a failure can be replayed.
     @Test func randomCopyNeverCrashesOrEscapesAsAnUnknownError() async throws {

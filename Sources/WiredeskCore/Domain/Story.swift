@@ -14,6 +14,8 @@ public struct StoryContent: Codable, Equatable, Sendable {
     public var language: String?
     public var urgency: Int?
     public var keywords: [String]
+    /// Coded subjects (IPTC Media Topics and the like), as agencies tag their copy.
+    public var subjects: [Subject]
     public var ednote: String?
     public var embargo: Date?
     public var body: [BodyBlock]
@@ -26,8 +28,8 @@ public struct StoryContent: Codable, Equatable, Sendable {
         headline: String? = nil, slug: String? = nil, standfirst: String? = nil,
         dateline: Dateline? = nil, source: String? = nil, bylines: [Byline] = [],
         creditline: String? = nil, copyright: String? = nil, language: String? = nil,
-        urgency: Int? = nil, keywords: [String] = [], ednote: String? = nil, embargo: Date? = nil,
-        body: [BodyBlock] = [], pictures: [Picture] = [], teasers: [Teaser] = []
+        urgency: Int? = nil, keywords: [String] = [], subjects: [Subject] = [], ednote: String? = nil,
+        embargo: Date? = nil, body: [BodyBlock] = [], pictures: [Picture] = [], teasers: [Teaser] = []
     ) {
         self.headline = headline
         self.slug = slug
@@ -40,6 +42,7 @@ public struct StoryContent: Codable, Equatable, Sendable {
         self.language = language
         self.urgency = urgency
         self.keywords = keywords
+        self.subjects = subjects
         self.ednote = ednote
         self.embargo = embargo
         self.body = body
@@ -49,7 +52,7 @@ public struct StoryContent: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case headline, slug, standfirst, dateline, source, bylines, creditline, copyright
-        case language, urgency, keywords, ednote, embargo, body, pictures, teasers
+        case language, urgency, keywords, subjects, ednote, embargo, body, pictures, teasers
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +69,7 @@ public struct StoryContent: Codable, Equatable, Sendable {
         language = try c.decodeIfPresent(String.self, forKey: .language)
         urgency = try c.decodeIfPresent(Int.self, forKey: .urgency)
         keywords = try c.decodeIfPresent([String].self, forKey: .keywords) ?? []
+        subjects = try c.decodeIfPresent([Subject].self, forKey: .subjects) ?? []
         ednote = try c.decodeIfPresent(String.self, forKey: .ednote)
         embargo = try c.decodeIfPresent(Date.self, forKey: .embargo)
         body = try c.decodeIfPresent([BodyBlock].self, forKey: .body) ?? []
@@ -153,6 +157,27 @@ public struct BodyBlock: Codable, Equatable, Sendable {
     }
 }
 
+/// A concept the story is about: a code from a scheme (a qcode such as `medtop:04000000`, or a
+/// URI), a name, or both.
+public struct Subject: Codable, Equatable, Sendable {
+    public var code: String?
+    public var name: String?
+
+    public init(code: String? = nil, name: String? = nil) {
+        self.code = code
+        self.name = name
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case code, name }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        code = try c.decodeIfPresent(String.self, forKey: .code)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+    }
+}
+
 /// Caption and creditline may be missing while a story is drafted; approval requires both.
 public struct Picture: Codable, Equatable, Sendable {
     public var caption: String?
@@ -160,19 +185,22 @@ public struct Picture: Codable, Equatable, Sendable {
     public var altText: String?
     public var photographer: String?
     public var uri: String?
+    /// The agency's files of the picture (high resolution, web, thumbnail).
+    public var renditions: [Rendition]
 
     public init(
         caption: String? = nil, creditline: String? = nil, altText: String? = nil,
-        photographer: String? = nil, uri: String? = nil
+        photographer: String? = nil, uri: String? = nil, renditions: [Rendition] = []
     ) {
         self.caption = caption
         self.creditline = creditline
         self.altText = altText
         self.photographer = photographer
         self.uri = uri
+        self.renditions = renditions
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case caption, creditline, altText, photographer, uri }
+    enum CodingKeys: String, CodingKey, CaseIterable { case caption, creditline, altText, photographer, uri, renditions }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.self)
@@ -182,6 +210,48 @@ public struct Picture: Codable, Equatable, Sendable {
         altText = try c.decodeIfPresent(String.self, forKey: .altText)
         photographer = try c.decodeIfPresent(String.self, forKey: .photographer)
         uri = try c.decodeIfPresent(String.self, forKey: .uri)
+        renditions = try c.decodeIfPresent([Rendition].self, forKey: .renditions) ?? []
+    }
+
+    /// Stored without `renditions` when there are none, so that stories written before renditions
+    /// existed keep the same stored form.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(caption, forKey: .caption)
+        try c.encodeIfPresent(creditline, forKey: .creditline)
+        try c.encodeIfPresent(altText, forKey: .altText)
+        try c.encodeIfPresent(photographer, forKey: .photographer)
+        try c.encodeIfPresent(uri, forKey: .uri)
+        if !renditions.isEmpty { try c.encode(renditions, forKey: .renditions) }
+    }
+}
+
+/// One file of a picture: `highRes`, `web`, `thumb` (IPTC's rendition codes, without `rnd:`).
+public struct Rendition: Codable, Equatable, Sendable {
+    public var name: String
+    public var href: String
+    public var mediaType: String?
+    public var width: Int?
+    public var height: Int?
+
+    public init(name: String, href: String, mediaType: String? = nil, width: Int? = nil, height: Int? = nil) {
+        self.name = name
+        self.href = href
+        self.mediaType = mediaType
+        self.width = width
+        self.height = height
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, href, mediaType, width, height }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.self)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        href = try c.decode(String.self, forKey: .href)
+        mediaType = try c.decodeIfPresent(String.self, forKey: .mediaType)
+        width = try c.decodeIfPresent(Int.self, forKey: .width)
+        height = try c.decodeIfPresent(Int.self, forKey: .height)
     }
 }
 

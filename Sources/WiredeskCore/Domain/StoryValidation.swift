@@ -14,6 +14,12 @@ public enum Limits {
     public static let copyright = 500
     public static let keyword = 100
     public static let keywords = 50
+    public static let subjects = 50
+    public static let renditions = 20
+    public static let renditionName = 64
+    public static let mediaType = 255
+    /// Pixels on a side.
+    public static let dimension = 1_000_000
     public static let ednote = 5_000
     public static let blockText = 20_000
     public static let bodyBlocks = 2_000
@@ -60,6 +66,14 @@ extension StoryContent {
         for (i, keyword) in keywords.enumerated() {
             v.line(keyword, "keywords[\(i)]", max: Limits.keyword)
         }
+        v.count(subjects, "subjects", max: Limits.subjects)
+        for (i, subject) in subjects.enumerated() {
+            if subject.code == nil && subject.name == nil {
+                v.fail("subjects[\(i)]", "a subject needs a code, a name or both")
+            }
+            v.line(subject.code, "subjects[\(i)].code", max: Limits.uri)
+            v.line(subject.name, "subjects[\(i)].name", max: Limits.shortText)
+        }
         v.text(ednote, "ednote", max: Limits.ednote)
         v.count(body, "body", max: Limits.bodyBlocks)
         for (i, block) in body.prefix(Limits.bodyBlocks).enumerated() {
@@ -74,16 +88,17 @@ extension StoryContent {
             v.line(picture.creditline, "pictures[\(i)].creditline", max: Limits.creditline)
             v.text(picture.altText, "pictures[\(i)].altText", max: Limits.altText)
             v.line(picture.photographer, "pictures[\(i)].photographer", max: Limits.shortText)
-            v.line(picture.uri, "pictures[\(i)].uri", max: Limits.uri)
-            if let uri = picture.uri {
-                if let scheme = Self.uriScheme(uri) {
-                    if Self.refusedSchemes.contains(scheme) {
-                        v.fail(
-                            "pictures[\(i)].uri",
-                            "\(scheme): URIs are not allowed (use http, https, or an identifier such as tag: or urn:)")
+            v.link(picture.uri, "pictures[\(i)].uri")
+            v.count(picture.renditions, "pictures[\(i)].renditions", max: Limits.renditions)
+            for (j, rendition) in picture.renditions.prefix(Limits.renditions).enumerated() {
+                let field = "pictures[\(i)].renditions[\(j)]"
+                v.line(rendition.name, "\(field).name", max: Limits.renditionName)
+                v.link(rendition.href, "\(field).href")
+                v.line(rendition.mediaType, "\(field).mediaType", max: Limits.mediaType)
+                for (value, name) in [(rendition.width, "width"), (rendition.height, "height")] {
+                    if let value, !(1...Limits.dimension).contains(value) {
+                        v.fail("\(field).\(name)", "expected 1 to \(Limits.dimension) pixels")
                     }
-                } else {
-                    v.fail("pictures[\(i)].uri", "expected an absolute URI")
                 }
             }
         }
@@ -136,6 +151,13 @@ extension StoryContent {
         return !ControlCharacters.isControl(scalar) && !scalar.properties.isWhitespace
     }
 
+    /// An agency's slugline as a slug: `KAZAKHSTAN-PROTESTS/ALMATY` → `KAZAKHSTAN-PROTESTS-ALMATY`
+    /// (separators become the '-' a slug allows).
+    static func slug(fromSlugline slugline: String) -> String {
+        let scalars = slugline.unicodeScalars.prefix(Limits.slug).map { isSlugScalar($0) ? $0 : "-" }
+        return String(String.UnicodeScalarView(scalars))
+    }
+
     static func isCalendarDate(_ text: String) -> Bool {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
@@ -179,6 +201,19 @@ struct Validator {
     /// Running text: line breaks and tabs allowed, other control characters not.
     mutating func text(_ value: String?, _ field: @autoclosure () -> String, max: Int) {
         check(value, field, max: max, allowNewlines: true)
+    }
+
+    /// An absolute URI that is not one a browser would run or read locally.
+    mutating func link(_ uri: String?, _ field: String) {
+        guard let uri else { return }
+        line(uri, field, max: Limits.uri)
+        if let scheme = StoryContent.uriScheme(uri) {
+            if StoryContent.refusedSchemes.contains(scheme) {
+                fail(field, "\(scheme): URIs are not allowed (use http, https, or an identifier such as tag: or urn:)")
+            }
+        } else {
+            fail(field, "expected an absolute URI")
+        }
     }
 
     mutating func count<T>(_ items: [T], _ field: String, max: Int) {

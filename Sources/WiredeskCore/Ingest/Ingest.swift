@@ -7,6 +7,33 @@ import PostgresNIO
 public enum IngestFormat: String, Codable, Sendable, CaseIterable {
     case wireText = "wire-text"
     case ninjs
+    /// IPTC NewsML-G2: a newsItem, a packageItem, or a newsMessage of several items.
+    case newsmlG2 = "newsml-g2"
+    /// IPTC NITF 3.x.
+    case nitf
+
+    /// JSON is ninjs; XML is NITF or NewsML-G2 by its root element (any other XML is refused);
+    /// anything else is wire copy.
+    public static func guess(_ payload: Data) throws -> IngestFormat {
+        var bytes = payload[...]
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        switch bytes.first(where: { !" \n\r\t".utf8.contains($0) }) {
+        case UInt8(ascii: "{"):
+            return .ninjs
+        case UInt8(ascii: "<"):
+            switch try XMLReader.rootName(of: payload) {
+            case "nitf": return .nitf
+            case "newsItem", "packageItem", "newsMessage": return .newsmlG2
+            case let name:
+                throw WiredeskError(
+                    .validation,
+                    "an XML document with root element <\(name ?? "")> is not a format Wiredesk reads "
+                        + "(NITF <nitf>; NewsML-G2 <newsItem>, <packageItem> or <newsMessage>)")
+            }
+        default:
+            return .wireText
+        }
+    }
 }
 
 /// What happened to one ingested item.
@@ -25,7 +52,7 @@ public struct IngestOutcome: Codable, Equatable, Sendable {
     public var status: Status
     public var storyId: UUID
     public var itemId: UUID
-    /// `wire-text`, `ninjs-1`, `ninjs-2` or `ninjs-3`.
+    /// `wire-text`, `ninjs-1`, `ninjs-2`, `ninjs-3`, `nitf` or `newsml-g2`.
     public var format: String
     /// For an update: whether the agency's new text went into the story. It does not once an
     /// editor has touched the story; the update is then recorded beside it for the desk to read.
@@ -51,6 +78,13 @@ public struct IngestItem: Codable, Equatable, Sendable {
     public var receivedBy: String
 }
 
+/// What one payload came to: an outcome per item, in the payload's order.
+public struct IngestDelivery: Sendable {
+    public var outcomes: [IngestOutcome]
+    /// Whether the payload wrapped its items (a NewsML-G2 newsMessage), however many it held.
+    public var isMessage: Bool
+}
+
 /// Takes agency copy in as drafts, keeping every payload byte for byte (`ingest_items`). One item
 /// is one transaction: the story, its revision, its audit event (source `ingest`) and the stored
 /// payload commit together or not at all.
@@ -61,14 +95,24 @@ public struct IngestService: Sendable {
         self.database = database
     }
 
-    /// Reads one payload as `format` (or guesses: JSON is ninjs, anything else wire text). An item
-    /// that cannot be read as its format is refused as unprocessable (422): the request that
-    /// carried it was well-formed, the agency's copy is not.
+    /// Reads one payload as `format` (or guesses: see `IngestFormat.guess`). An item that cannot
+    /// be read as its format is refused as unprocessable (422): the request that carried it was
+    /// well-formed, the agency's copy is not. A payload holding several items is refused here.
     public static func parse(_ payload: Data, format: IngestFormat?) throws -> ParsedItem {
-        let looksLikeJSON = payload.first(where: { !" \n\r\t".utf8.contains($0) }) == UInt8(ascii: "{")
-        switch format ?? (looksLikeJSON ? .ninjs : .wireText) {
+        let items = try parseAll(payload, format: format)
+        guard items.count == 1 else { throw several(items.count) }
+        return items[0]
+    }
+
+    /// Every item in one payload: one, except for a NewsML-G2 newsMessage.
+    public static func parseAll(_ payload: Data, format: IngestFormat?) throws -> [ParsedItem] {
+        switch try format ?? IngestFormat.guess(payload) {
         case .ninjs:
-            return try Ninjs.parse(payload)
+            return [try Ninjs.parse(payload)]
+        case .nitf:
+            return [try NITF.parse(payload)]
+        case .newsmlG2:
+            return try NewsMLG2.parse(payload)
         case .wireText:
             guard let text = String(validating: payload, as: UTF8.self) else {
                 throw WiredeskError(.validation, "not UTF-8 text")
@@ -77,35 +121,106 @@ public struct IngestService: Sendable {
             let (copy, removed) = ControlCharacters.removed(from: text)
             var parsed = WireText.parse(copy)
             if removed > 0 { parsed.warnings.append(ControlCharacters.warning(removed)) }
-            return parsed
+            return [parsed]
         }
     }
 
+    private static func several(_ count: Int) -> WiredeskError {
+        WiredeskError(.validation, "the payload holds \(count) items (a NewsML-G2 newsMessage): take it in with ingestAll")
+    }
+
+    /// Takes in a payload of one item: a new draft, or what the item is to one already in.
+    /// A payload of several items (a newsMessage) is refused, with nothing written: see `ingestAll`.
     public func ingest(
         _ payload: Data, format: IngestFormat? = nil, mediaType: String? = nil, fileName: String? = nil,
         splitTeasers: Bool = false, feed: String? = nil, by principal: Principal, logger: Logger
     ) async throws -> IngestOutcome {
+        let items = try await read(payload, format: format, fileName: fileName, by: principal)
+        guard items.count == 1 else { throw Self.several(items.count) }
+        return try await store(
+            items[0], of: payload, mediaType: mediaType, fileName: fileName, splitTeasers: splitTeasers, feed: feed,
+            by: principal, logger: logger)
+    }
+
+    /// Takes in every item of a payload (several for a NewsML-G2 newsMessage), in order, each
+    /// in its own transaction by the rules of `ingest`. Every item is read and validated first:
+    /// if any is refused, the payload is, and nothing is written.
+    public func ingestAll(
+        _ payload: Data, format: IngestFormat? = nil, mediaType: String? = nil, fileName: String? = nil,
+        splitTeasers: Bool = false, feed: String? = nil, by principal: Principal, logger: Logger
+    ) async throws -> [IngestOutcome] {
+        try await deliver(
+            payload, format: format, mediaType: mediaType, fileName: fileName, splitTeasers: splitTeasers, feed: feed,
+            by: principal, logger: logger
+        ).outcomes
+    }
+
+    /// What a payload came to: `ingestAll`'s outcomes, and whether the payload was a wrapper of
+    /// items (a newsMessage), which the API answers as a list even when it held one item.
+    public func deliver(
+        _ payload: Data, format: IngestFormat? = nil, mediaType: String? = nil, fileName: String? = nil,
+        splitTeasers: Bool = false, feed: String? = nil, by principal: Principal, logger: Logger
+    ) async throws -> IngestDelivery {
+        let items = try await read(payload, format: format, fileName: fileName, by: principal)
+        var outcomes: [IngestOutcome] = []
+        for item in items {
+            outcomes.append(
+                try await store(
+                    item, of: payload, mediaType: mediaType, fileName: fileName, splitTeasers: splitTeasers,
+                    feed: feed, by: principal, logger: logger))
+        }
+        return IngestDelivery(outcomes: outcomes, isMessage: items.contains { $0.byteRange != nil })
+    }
+
+    /// Every item of the payload, read and validated off the event loops.
+    private func read(
+        _ payload: Data, format: IngestFormat?, fileName: String?, by principal: Principal
+    ) async throws -> [ParsedItem] {
         try Workflow.checkIngest(by: principal)
         guard !payload.isEmpty else { throw WiredeskError.malformed(field: "", "the item is empty") }
         // Reading agency copy is CPU work on untrusted input: off the event loops.
-        let parsed = try await Offload.run(.ingest) {
+        return try await Offload.run(.ingest) {
             // What reading hostile copy costs is watched (the fault suite holds it under 100 ms a
             // megabyte): parsing, validating, and refusing alike.
             let started = threadCPUNanoseconds()
             defer { Timer(label: "wiredesk_ingest_parse_cpu").recordNanoseconds(threadCPUNanoseconds() - started) }
-            let parsed = try Self.parse(payload, format: format)
-            try parsed.content.validate()
-            var provenance = Validator()
-            provenance.line(fileName, "fileName", max: Limits.fileName)
-            provenance.line(parsed.agencyURI, "uri", max: Limits.uri)
-            provenance.line(parsed.agencyVersion, "version", max: Limits.shortText)
-            try provenance.finish()
-            return parsed
+            let items = try Self.parseAll(payload, format: format)
+            for (index, parsed) in items.enumerated() {
+                do {
+                    try parsed.content.validate()
+                    var provenance = Validator()
+                    provenance.line(fileName, "fileName", max: Limits.fileName)
+                    provenance.line(parsed.agencyURI, "uri", max: Limits.uri)
+                    provenance.line(parsed.agencyVersion, "version", max: Limits.shortText)
+                    try provenance.finish()
+                } catch let error as WiredeskError where items.count > 1 {
+                    let name = parsed.agencyURI.map { " (\(String($0.prefix(100))))" } ?? ""
+                    throw WiredeskError(
+                        error.kind, "item \(index + 1) of \(items.count)\(name): \(error.message)", rule: error.rule,
+                        fields: error.fields)
+                }
+            }
+            return items
         }
+    }
+
+    /// One item in one transaction: the story, its revision, its audit event and the item's own
+    /// bytes commit together or not at all.
+    private func store(
+        _ parsed: ParsedItem, of payload: Data, mediaType: String?, fileName: String?, splitTeasers: Bool,
+        feed: String?, by principal: Principal, logger: Logger
+    ) async throws -> IngestOutcome {
         let formatName = parsed.format
-        let hash = Data(SHA256.hash(data: payload))
+        // An item of a message is kept as its own bytes, exactly as they stand in the message.
+        let bytes =
+            parsed.byteRange.map { Data(payload[(payload.startIndex + $0.lowerBound)..<(payload.startIndex + $0.upperBound)]) }
+            ?? payload
+        let hash = Data(SHA256.hash(data: bytes))
         let itemID = UUID.random()
-        let media = mediaType ?? (formatName == "wire-text" ? "text/plain; charset=utf-8" : "application/json")
+        let media =
+            (parsed.byteRange == nil ? mediaType : nil) ?? parsed.mediaType
+            ?? (formatName == "wire-text"
+                ? "text/plain; charset=utf-8" : formatName == "nitf" ? "application/nitf+xml" : "application/json")
         let contentText = String(decoding: try JSONCoding.encode(parsed.content), as: UTF8.self)
         let warningsText = String(decoding: try JSONCoding.encode(parsed.warnings), as: UTF8.self)
         let stories = StoryStore(database: database)
@@ -132,7 +247,7 @@ public struct IngestService: Sendable {
                     INSERT INTO ingest_items (id, story_id, format, agency_uri, agency_version, content_hash, payload,
                         media_type, file_name, content, applied, warnings, received_by, feed)
                     VALUES (\(itemID), \(storyID), \(formatName), \(parsed.agencyURI), \(parsed.agencyVersion), \(hash),
-                        \(payload), \(media), \(fileName), \(contentText)::jsonb, \(applied), \(warningsText)::jsonb,
+                        \(bytes), \(media), \(fileName), \(contentText)::jsonb, \(applied), \(warningsText)::jsonb,
                         \(principal.name), \(feed))
                     """,
                     logger: logger)

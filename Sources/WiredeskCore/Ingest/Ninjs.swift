@@ -87,7 +87,9 @@ public enum Ninjs {
         if let urgency = c.urgency { item["urgency"] = .number(Double(urgency)) }
         if let slug = c.slug { item["slugline"] = .string(slug) }
         if let embargo = c.embargo { item[v3 ? "embargoedUntil" : "embargoed"] = .string(JSONCoding.formatDate(embargo)) }
-        if !c.keywords.isEmpty { item["subjects"] = .array(c.keywords.map { .object(["name": .string($0)]) }) }
+        // ninjs has no keywords: they travel as subjects with a name alone, as they always have.
+        let subjects = c.keywords.map { JSONValue.object(["name": .string($0)]) } + c.subjects.map(subject)
+        if !subjects.isEmpty { item["subjects"] = .array(subjects) }
         if !c.pictures.isEmpty {
             item["associations"] = .array(
                 c.pictures.enumerated().map { i, picture in
@@ -109,13 +111,34 @@ public enum Ninjs {
                     if !descriptions.isEmpty { association["descriptions"] = .array(descriptions) }
                     if let photographer = picture.photographer { association["by"] = .string(photographer) }
                     // Only what a reader's browser may fetch travels as a link.
+                    var renditions: [JSONValue] = []
                     if let href = picture.uri, StoryContent.isWebLink(href) {
-                        association["renditions"] = .array([.object(["name": .string("original"), "href": .string(href)])])
+                        renditions.append(.object(["name": .string("original"), "href": .string(href)]))
                     }
+                    for rendition in picture.renditions where StoryContent.isWebLink(rendition.href) {
+                        var fields: [String: JSONValue] = ["name": .string(rendition.name), "href": .string(rendition.href)]
+                        if let type = rendition.mediaType { fields[v3 ? "contentType" : "contenttype"] = .string(type) }
+                        if let width = rendition.width { fields["width"] = .number(Double(width)) }
+                        if let height = rendition.height { fields["height"] = .number(Double(height)) }
+                        renditions.append(.object(fields))
+                    }
+                    if !renditions.isEmpty { association["renditions"] = .array(renditions) }
                     return .object(association)
                 })
         }
         return .object(item)
+    }
+
+    /// A code that is an absolute URI (a qcode is one: `medtop:04000000`) travels as the subject's
+    /// `uri`; anything else as its `literal`.
+    static func subject(_ subject: Subject) -> JSONValue {
+        var fields: [String: JSONValue] = [:]
+        if let name = subject.name { fields["name"] = .string(name) }
+        if let code = subject.code {
+            let isURI = StoryContent.uriScheme(code) != nil && !code.unicodeScalars.contains { HTMLText.isWhitespace($0) }
+            fields[isURI ? "uri" : "literal"] = .string(code)
+        }
+        return .object(fields)
     }
 
     /// published: usable; killed: canceled; anything not yet published: withheld.
@@ -204,12 +227,9 @@ public enum Ninjs {
             }
             content.embargo = date
         }
-        if let slugline = line(item["slugline"]) {
-            // `KAZAKHSTAN-PROTESTS/ALMATY`: agencies' separators become the '-' a slug allows.
-            let scalars = slugline.unicodeScalars.prefix(Limits.slug).map { StoryContent.isSlugScalar($0) ? $0 : "-" }
-            content.slug = String(String.UnicodeScalarView(scalars))
-        }
+        content.slug = line(item["slugline"]).map(StoryContent.slug(fromSlugline:))
         content.keywords = subjects(item[version == .v1 ? "subject" : "subjects"])
+        content.subjects = codedSubjects(item[version == .v1 ? "subject" : "subjects"])
         let (found, dropped) = pictures(item["associations"], version)
         content.pictures = found
         if dropped > 0 {
@@ -319,6 +339,21 @@ public enum Ninjs {
         return keywords
     }
 
+    /// Subjects that carry an identifier (`uri`, or 1.x's `code`), with their names.
+    private static func codedSubjects(_ value: JSONValue?) -> [Subject] {
+        guard case .array(let subjects)? = value else { return [] }
+        var coded: [Subject] = []
+        for subject in subjects {
+            guard let code = line(subject.field("uri")) ?? line(subject.field("code")), code.count <= Limits.uri else {
+                continue
+            }
+            let name = line(subject.field("name")).map { String($0.prefix(Limits.shortText)) }
+            let found = Subject(code: code, name: name)
+            if !coded.contains(found), coded.count < Limits.subjects { coded.append(found) }
+        }
+        return coded
+    }
+
     /// Pictures among the associations: 1.x keys them by name in an object, 2.x and 3.x list them.
     /// A link with a scheme that could run script or read local files is left out (and counted).
     private static func pictures(_ value: JSONValue?, _ version: Version) -> (pictures: [Picture], dropped: Int) {
@@ -341,6 +376,7 @@ public enum Ninjs {
                 .flatMap { nonEmpty(HTMLText.collapse($0)) }
             picture.altText = description(item, version, roles: ["alt", "alttext", "alternative"])
             picture.photographer = line(version == .v1 ? item["byline"] : item["by"])
+            picture.renditions = renditions(item["renditions"], version)
             if let uri = item["uri"]?.string, let scheme = StoryContent.uriScheme(uri) {
                 if StoryContent.refusedSchemes.contains(scheme) {
                     dropped += 1
@@ -351,6 +387,27 @@ public enum Ninjs {
             return picture
         }
         return (pictures, dropped)
+    }
+
+    /// The renditions a reader's browser could fetch, as far as they are whole.
+    private static func renditions(_ value: JSONValue?, _ version: Version) -> [Rendition] {
+        guard case .array(let list)? = value else { return [] }
+        func dimension(_ value: JSONValue?) -> Int? {
+            guard case .number(let number)? = value, number.rounded() == number, number >= 1,
+                number <= Double(Limits.dimension)
+            else { return nil }
+            return Int(number)
+        }
+        return list.compactMap { rendition -> Rendition? in
+            guard let name = line(rendition.field("name")), name.count <= Limits.renditionName,
+                let href = rendition.field("href")?.string, StoryContent.isWebLink(href), href.utf8.count <= Limits.uri,
+                !href.unicodeScalars.contains(where: ControlCharacters.isControl)
+            else { return nil }
+            let type = line(rendition.field(Keys(version).contentType)).flatMap { $0.count <= Limits.mediaType ? $0 : nil }
+            return Rendition(
+                name: name, href: href, mediaType: type, width: dimension(rendition.field("width")),
+                height: dimension(rendition.field("height")))
+        }.prefix(Limits.renditions).map { $0 }
     }
 
     /// A one-line field: the agency's line breaks and runs of spaces become one space.

@@ -2,23 +2,32 @@ import Foundation
 
 /// What an importer recovered from one agency item, and what it noticed on the way.
 public struct ParsedItem: Sendable, Equatable {
-    /// `wire-text`, `ninjs-1`, `ninjs-2` or `ninjs-3`.
+    /// `wire-text`, `ninjs-1`, `ninjs-2`, `ninjs-3`, `nitf` or `newsml-g2`.
     public var format: String
     public var content: StoryContent
-    /// The agency's own identifier for the item (ninjs `uri`), when it has one.
+    /// The agency's own identifier for the item (ninjs `uri`, NewsML-G2 `guid`), when it has one.
     public var agencyURI: String?
     public var agencyVersion: String?
     public var warnings: [String]
+    /// Where in the payload the item is, when the payload holds several (a NewsML-G2
+    /// newsMessage): those bytes are what is kept of it.
+    public var byteRange: Range<Int>?
+    /// The media type of the item's own bytes, when it differs from the payload's.
+    public var mediaType: String?
+    /// A picture item (NewsML-G2 `ninat:picture`): a story whose one picture is the item.
+    var isPicture = false
 
     public init(
         format: String, content: StoryContent, agencyURI: String? = nil, agencyVersion: String? = nil,
-        warnings: [String] = []
+        warnings: [String] = [], byteRange: Range<Int>? = nil, mediaType: String? = nil
     ) {
         self.format = format
         self.content = content
         self.agencyURI = agencyURI
         self.agencyVersion = agencyVersion
         self.warnings = warnings
+        self.byteRange = byteRange
+        self.mediaType = mediaType
     }
 }
 
