@@ -464,11 +464,13 @@ def ninjs_html(html):
 
 
 def adversarial_copy():
-    """Wire text and ninjs of just under a megabyte, each shaped to make a careless parser rescan
-    what it has read: runs of spaces, commas, quotes and '<', unclosed tags, deep nesting."""
+    """Wire text, ninjs and agency XML of just under a megabyte, each shaped to make a careless
+    parser rescan what it has read: runs of spaces, commas, quotes and '<', unclosed tags, deep
+    nesting, references, attributes, a message of thousands of items."""
     n = MEBIBYTE - 4096
     text = "text/plain"
     ninjs = "application/json"
+    xml = "application/xml"
     return [
         ("a dateline's comma, spaces, no agency", text, b"MOSCOW," + b" " * n + b"x"),
         ("a lead broken by a carriage return", text, b"MOSCOW, Jan 6 (Reuters) - " + b"a" * n + b"\rb"),
@@ -485,6 +487,17 @@ def adversarial_copy():
         ("entity starts", ninjs, ninjs_html("&#" * (n // 2))),
         ("nested arrays", ninjs, b"[" * n),
         ("nested objects", ninjs, b'{"a":' * (n // 6) + b"1" + b"}" * (n // 6)),
+        ("nested XML elements", xml, b"<nitf>" + b"<a>" * (n // 3)),
+        ("many NITF paragraphs", xml, b"<nitf><body><body.content>" + b"<p>x</p>" * (n // 8 - 8)
+         + b"</body.content></body></nitf>"),
+        ("XML entity references", xml, b"<nitf><body><body.content><p>" + b"&amp;" * (n // 5 - 12)
+         + b"</p></body.content></body></nitf>"),
+        ("XML attributes", xml, b"<nitf " + b"".join(b'a%d="1" ' % i for i in range(n // 12)) + b"/>"),
+        ("an unclosed XML comment", xml, b"<nitf><!--" + b"-" * n),
+        ("a DOCTYPE's long internal subset", xml, b"<!DOCTYPE nitf [" + b"<!ELEMENT a ANY>" * (n // 17) + b"]><nitf/>"),
+        ("a newsMessage of many items", xml, b"<newsMessage><itemSet>"
+         + b'<newsItem guid="g" version="1"><contentMeta><headline>h</headline></contentMeta></newsItem>' * (n // 96)
+         + b"</itemSet></newsMessage>"),
     ]
 
 

@@ -285,6 +285,12 @@ import WiredeskTestSupport
                 (String(repeating: "<newsItem>", count: 10_000), "nested deeper than 256 levels"),
                 ("<nitf>\n<body>\n</nitf>", "line 3: end tag </nitf> does not match <body>"),
                 ("<rss version=\"2.0\"><channel/></rss>", "is not a format Wiredesk reads"),
+                (
+                    "<newsMessage><itemSet>"
+                        + String(repeating: #"<newsItem guid="g" version="1"><contentMeta><headline>h</headline></contentMeta></newsItem>"#, count: 501)
+                        + "</itemSet></newsMessage>",
+                    "the newsMessage holds 501 items; at most 500"
+                ),
             ]
             for (payload, expected) in cases {
                 let error = try await #require(throws: WiredeskError.self) {

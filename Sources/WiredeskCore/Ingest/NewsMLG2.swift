@@ -28,8 +28,17 @@ public enum NewsMLG2 {
         }
     }
 
+    /// The most items one newsMessage may carry. Agencies send tens; each item is a transaction
+    /// of its own, so a message of thousands of tiny items would make one request do thousands
+    /// of writes.
+    public static let messageItems = 500
+
     static func message(_ root: Element) throws -> [ParsedItem] {
         let items = root.first("itemSet")?.elements ?? []
+        guard items.count <= messageItems else {
+            throw WiredeskError(
+                .validation, "the newsMessage holds \(items.count) items; at most \(messageItems) are taken in one message")
+        }
         var newsItems: [String: Element] = [:]
         for item in items where item.name == "newsItem" {
             if let guid = item.attribute("guid"), newsItems[guid] == nil { newsItems[guid] = item }
