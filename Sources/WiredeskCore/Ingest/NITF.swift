@@ -37,7 +37,7 @@ public enum NITF {
         }
         content.source = (copy.line(bodyHead?.first("distributor")) ?? docdata?.first("doc.copyright")?.attribute("holder"))
             .map { String($0.prefix(Limits.shortText)) }
-        if let copyrite = nitf.descendants.first(where: { $0.name == "copyrite" }) {
+        if let copyrite = nitf.firstDescendant(named: "copyrite") {
             content.copyright = copy.line(copyrite).map { String($0.prefix(Limits.copyright)) }
         } else if let notice = docdata?.first("doc.copyright"), let holder = notice.attribute("holder") {
             content.copyright = copy.line(

@@ -98,7 +98,9 @@ struct XMLCopy {
     mutating func blocks(_ body: Element, media: (inout XMLCopy, Element) -> Void = { _, _ in }) -> [BodyBlock] {
         var blocks: [BodyBlock] = []
         var pending: [ArraySlice<XMLReader.Node>] = [body.children[...]]
-        while var nodes = pending.popLast() {
+        // One block over the limit is enough for validation to refuse the body by name; cleaning
+        // up thousands more would be work for nothing (a megabyte of `<p>x</p>` is 130,000).
+        while blocks.count <= Limits.bodyBlocks, var nodes = pending.popLast() {
             guard let node = nodes.popFirst() else { continue }
             pending.append(nodes)
             switch node {

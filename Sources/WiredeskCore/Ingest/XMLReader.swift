@@ -16,8 +16,9 @@ public enum XMLReader {
         public var attributes = 256
         /// In bytes, for element and attribute names (prefix included) and entity names.
         public var nameLength = 256
-        /// Elements and text nodes.
-        public var nodes = 2_000_000
+        /// Elements. A story has hundreds and a newsMessage of 500 items tens of thousands; a
+        /// megabyte of nothing but `<p>x</p>` has 130,000, and building each costs the same.
+        public var nodes = 50_000
 
         public init() {}
         public static let standard = Limits()
@@ -33,7 +34,8 @@ public enum XMLReader {
     }
 
     public enum Node: Sendable {
-        case element(Element)
+        // Boxed: a child moves into its parent as one reference, not field by field.
+        indirect case element(Element)
         /// Character data, CDATA sections included, references decoded.
         case text(String)
     }
@@ -386,8 +388,9 @@ extension XMLReader {
             skipSpace()
             guard i < b.count, b[i] == UInt8(ascii: ">") else { throw fail("an end tag is not closed", at: start) }
             i += 1
-            let open = stack[stack.count - 1]
-            guard open.qualifiedName.elementsEqual(qualified) else {
+            // Compared where it stands: a copy of the open element would retain all it holds.
+            guard stack[stack.count - 1].qualifiedName.elementsEqual(qualified) else {
+                let open = stack[stack.count - 1]
                 throw fail(
                     "end tag </\(String(decoding: qualified, as: UTF8.self))> does not match "
                         + "<\(String(decoding: open.qualifiedName, as: UTF8.self))> "
@@ -657,6 +660,20 @@ extension XMLReader.Element {
             }
         }
         return out
+    }
+
+    /// The first element inside named `name`, in document order, found without collecting the rest.
+    public func firstDescendant(named name: String) -> XMLReader.Element? {
+        var pending: [ArraySlice<XMLReader.Node>] = [children[...]]
+        while var nodes = pending.popLast() {
+            guard let node = nodes.popFirst() else { continue }
+            pending.append(nodes)
+            if case .element(let element) = node {
+                if element.name == name { return element }
+                pending.append(element.children[...])
+            }
+        }
+        return nil
     }
 
     /// Every element inside (not this one), in document order.
