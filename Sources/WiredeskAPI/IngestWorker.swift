@@ -137,8 +137,7 @@ public final class IngestWorker: Service, Sendable {
         var logger = logger
         logger[metadataKey: "feed"] = "\(work.name)"
         do {
-            var principal = try await users.principal(named: work.settings.ingestAs, source: .ingest, logger: logger)
-            principal.source = .ingest
+            let principal = try await users.principal(named: work.settings.ingestAs, source: .ingest, logger: logger)
             let round =
                 switch work.settings.kind {
                 case .folder: try await folderRound(work, as: principal, stop: stop, logger: logger)

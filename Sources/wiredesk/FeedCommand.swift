@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import WiredeskCore
 
 extension WireFeedStore.Kind: ExpressibleByArgument {}
@@ -110,11 +111,8 @@ struct FeedCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (name, actor) = (name, actor)
-            try await database.run(json: actor.json) { database, logger in
-                let feed = try await WireFeedStore(database: database).pause(
-                    name, by: try await actor.principal(UserStore(database: database), logger: logger), logger: logger)
-                if actor.json { try Console.printJSON(feed) } else { print("paused feed \(name)") }
+            try await FeedCommand.change(name, "paused", actor: actor, database: database) {
+                try await $0.pause($1, by: $2, logger: $3)
             }
         }
     }
@@ -126,11 +124,8 @@ struct FeedCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (name, actor) = (name, actor)
-            try await database.run(json: actor.json) { database, logger in
-                let feed = try await WireFeedStore(database: database).resume(
-                    name, by: try await actor.principal(UserStore(database: database), logger: logger), logger: logger)
-                if actor.json { try Console.printJSON(feed) } else { print("resumed feed \(name)") }
+            try await FeedCommand.change(name, "resumed", actor: actor, database: database) {
+                try await $0.resume($1, by: $2, logger: $3)
             }
         }
     }
@@ -149,6 +144,19 @@ struct FeedCommand: AsyncParsableCommand {
                     name, by: try await actor.principal(UserStore(database: database), logger: logger), logger: logger)
                 if actor.json { try Console.printJSON(["removed": name]) } else { print("removed feed \(name)") }
             }
+        }
+    }
+
+    /// Pauses or resumes a feed as the acting admin, and says so (or prints the feed, with --json).
+    static func change(
+        _ name: String, _ done: String, actor: AdminActor, database: DatabaseOptions,
+        _ change: @escaping @Sendable (WireFeedStore, String, Principal, Logger) async throws -> WireFeedStore.Feed
+    ) async throws {
+        try await database.run(json: actor.json) { database, logger in
+            let feed = try await change(
+                WireFeedStore(database: database), name, try await actor.principal(UserStore(database: database), logger: logger),
+                logger)
+            if actor.json { try Console.printJSON(feed) } else { print("\(done) feed \(name)") }
         }
     }
 

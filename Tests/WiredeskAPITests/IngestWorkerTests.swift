@@ -389,21 +389,8 @@ final class FeedServer: Sendable {
                 status: .ok, headers: [.contentType: "application/json", .eTag: etag],
                 body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "feed-server")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestSetupError("the feed server did not start") }
-            return try await body("http://127.0.0.1:\(port)/feed")
+        return try await LocalServer.run(router, label: "feed server") { port in
+            try await body("http://127.0.0.1:\(port)/feed")
         }
     }
 }

@@ -56,23 +56,8 @@ final class WebhookReceiver: Sendable {
             }
             return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: "answer \(status)")))
         }
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        var logger = Logger(label: "receiver")
-        logger.logLevel = .error
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                port.yield(channel.localAddress?.port ?? 0)
-            }, logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask {
-                try await app.run()
-                return nil
-            }
-            defer { group.cancelAll() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestSetupError("the receiver did not start") }
-            return try await body("http://127.0.0.1:\(port)/hook")
+        return try await LocalServer.run(router, label: "receiver") { port in
+            try await body("http://127.0.0.1:\(port)/hook")
         }
     }
 

@@ -9,6 +9,12 @@ enum ControlCharacters {
         scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F)
     }
 
+    /// An error as an operator's status shows it: one line (line breaks and tabs as spaces), at
+    /// most `max` characters.
+    static func oneLine(_ text: String, max: Int = 500) -> String {
+        String(String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 }).prefix(max))
+    }
+
     /// Tab and line breaks are layout; every other control character is noise.
     static func isNoise(_ scalar: Unicode.Scalar) -> Bool {
         isControl(scalar) && scalar != "\n" && scalar != "\r" && scalar != "\t"

@@ -64,6 +64,20 @@ public enum AuditLog {
         try await connection.rows(try insert(entry), logger: logger)
     }
 
+    /// An admin's change to something that is not a story (a webhook, a feed): `statement`
+    /// returns the row it changed, or none, which is `notFound`; the change and its event commit
+    /// together. Anyone but an admin is refused before anything is written.
+    static func adminChange(
+        _ statement: SQL, action: String, subject: String, managing what: String, notFound: WiredeskError,
+        by principal: Principal, database: Database, logger: Logger
+    ) async throws {
+        try UserStore.checkAdmin(principal, to: "manage \(what)")
+        try await database.transaction(logger: logger) { connection in
+            guard try await !connection.rows(statement, logger: logger).isEmpty else { throw notFound }
+            try await record(AuditEntry(principal: principal, action: action, subject: subject), on: connection, logger: logger)
+        }
+    }
+
     public struct HistoryPage: Sendable {
         enum Shape: StatementShape {
             static let name = "audit_history_page"

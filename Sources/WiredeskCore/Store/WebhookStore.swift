@@ -107,20 +107,13 @@ public struct WebhookStore: Sendable {
     private func change(
         _ id: Int64, _ action: String, by principal: Principal, logger: Logger, _ statement: @Sendable () -> SQL
     ) async throws {
-        try UserStore.checkAdmin(principal, to: "manage webhooks")
-        let sql = statement()
-        try await database.transaction(logger: logger) { connection in
-            guard try await !connection.rows(sql, logger: logger).isEmpty else { throw Self.notFound(id) }
-            try await AuditLog.record(
-                AuditEntry(principal: principal, action: action, subject: "webhook \(id)"), on: connection, logger: logger)
-        }
+        try await AuditLog.adminChange(
+            statement(), action: action, subject: "webhook \(id)", managing: "webhooks", notFound: Self.notFound(id),
+            by: principal, database: database, logger: logger)
     }
 
     static func validate(url: String) throws {
-        guard url.utf8.count <= 2000, url.hasPrefix("http://") || url.hasPrefix("https://"),
-            let parts = URLComponents(string: url), let host = parts.host, !host.isEmpty,
-            !url.contains(where: { $0.isWhitespace })
-        else {
+        guard url.utf8.count <= 2000, HTTPURL.parse(url) != nil else {
             throw WiredeskError.invalid(field: "url", "expected an http:// or https:// URL with a host, got \(url.prefix(200))")
         }
     }
@@ -182,7 +175,7 @@ public struct WebhookStore: Sendable {
     public func failed(
         _ id: Int64, after: FeedStore.Cursor, error: String, retry: WebhookRetry, logger: Logger
     ) async throws -> State? {
-        let message = String(String(error.map { $0.isNewline || $0 == "\t" ? " " : $0 }).prefix(500))
+        let message = ControlCharacters.oneLine(error)
         let rows = try await database.rows(
             """
             UPDATE webhooks SET

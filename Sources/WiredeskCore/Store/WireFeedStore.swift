@@ -101,18 +101,18 @@ public struct WireFeedStore: Sendable {
         try Workflow.checkIngest(by: ingester)
         let s = settings
         try await database.transaction(logger: logger) { connection in
-            let exists = try await connection.rows("SELECT 1 FROM wire_feeds WHERE name = \(name)", logger: logger)
-            guard exists.isEmpty else {
-                throw WiredeskError(.conflict, "there is a feed \(name) already; remove it first or choose another name")
-            }
-            try await connection.rows(
+            let added = try await connection.rows(
                 """
                 INSERT INTO wire_feeds (name, kind, location, ingest_as, format, interval_ms, timeout_ms, max_backoff_ms,
                     settle_ms, credentials, created_by)
                 VALUES (\(name), \(s.kind.rawValue), \(s.location), \(s.ingestAs), \(s.format?.rawValue),
                     \(Int32(s.interval.milliseconds)), \(Int32(s.timeout.milliseconds)), \(Int32(s.maxBackoff.milliseconds)),
                     \(Int32(s.settle.milliseconds)), \(s.credentials), \(principal.name))
+                ON CONFLICT (name) DO NOTHING RETURNING name
                 """, logger: logger)
+            guard !added.isEmpty else {
+                throw WiredeskError(.conflict, "there is a feed \(name) already; remove it first or choose another name")
+            }
             try await AuditLog.record(
                 AuditEntry(
                     principal: principal, action: "feed.add", reason: "\(s.kind.rawValue) \(s.location)",
@@ -160,13 +160,9 @@ public struct WireFeedStore: Sendable {
     private func change(
         _ name: String, _ action: String, by principal: Principal, logger: Logger, _ statement: @Sendable () -> SQL
     ) async throws {
-        try UserStore.checkAdmin(principal, to: "manage feeds")
-        let sql = statement()
-        try await database.transaction(logger: logger) { connection in
-            guard try await !connection.rows(sql, logger: logger).isEmpty else { throw Self.notFound(name) }
-            try await AuditLog.record(
-                AuditEntry(principal: principal, action: action, subject: "feed \(name)"), on: connection, logger: logger)
-        }
+        try await AuditLog.adminChange(
+            statement(), action: action, subject: "feed \(name)", managing: "feeds", notFound: Self.notFound(name),
+            by: principal, database: database, logger: logger)
     }
 
     static func validate(name: String, _ settings: Settings) throws {
@@ -208,9 +204,7 @@ public struct WireFeedStore: Sendable {
     /// Why `url` cannot be polled, or nil. Credentials in a URL would be shown wherever the URL
     /// is, so they are refused there and kept apart.
     static func urlProblem(_ url: String) -> String? {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), let parts = URLComponents(string: url),
-            let host = parts.host, !host.isEmpty, !url.contains(where: { $0.isWhitespace })
-        else { return "expected an http:// or https:// URL with a host" }
+        guard let parts = HTTPURL.parse(url) else { return "expected an http:// or https:// URL with a host" }
         if parts.user != nil || parts.password != nil {
             return "credentials do not belong in the URL, where they would be shown: give them with --credentials-stdin"
         }
@@ -269,7 +263,7 @@ public struct WireFeedStore: Sendable {
 
     /// Records a round that reached the feed: due again after its interval (or at once).
     public func succeeded(_ name: String, _ round: Round, logger: Logger) async throws {
-        let error = round.itemErrors.last.map(Self.oneLine)
+        let error = round.itemErrors.last.map { ControlCharacters.oneLine($0) }
         try await database.rows(
             """
             UPDATE wire_feeds SET
@@ -296,15 +290,11 @@ public struct WireFeedStore: Sendable {
             """
             UPDATE wire_feeds SET
                 last_polled_at = now(), failures = failures + 1, errors = errors + 1,
-                last_error = \(Self.oneLine(error)), last_error_at = now(),
+                last_error = \(ControlCharacters.oneLine(error)), last_error_at = now(),
                 due_at = now() + least(interval_ms::float8 * power(2, least(failures + 1, 40)), max_backoff_ms::float8)
                     * interval '1 millisecond'
             WHERE name = \(name)
             """, logger: logger)
-    }
-
-    static func oneLine(_ text: String) -> String {
-        String(String(text.map { $0.isNewline || $0 == "\t" ? " " : $0 }).prefix(500))
     }
 
     // MARK: Rows
