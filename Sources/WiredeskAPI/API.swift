@@ -10,6 +10,7 @@ struct API: APIProtocol {
     let database: Database
     let stories: StoryStore
     let ingest: IngestService
+    let bulkMaximum: Int
     let metrics: PrometheusCollectorRegistry
     let readiness: Readiness
 

@@ -32,13 +32,15 @@ public struct ServerSettings: Sendable {
     public var webhooks: WebhookSettings
     /// Agency feeds: whether this server takes part, and how.
     public var ingest: IngestSettings
+    /// The most stories one bulk call changes.
+    public var bulkMaximum: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
         connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500),
         feedStreams: FeedStreamLimits = FeedStreamLimits(), webhooks: WebhookSettings = WebhookSettings(),
-        ingest: IngestSettings = IngestSettings()
+        ingest: IngestSettings = IngestSettings(), bulkMaximum: Int = BulkChange.defaultMaximum
     ) {
         self.host = host
         self.port = port
@@ -52,6 +54,7 @@ public struct ServerSettings: Sendable {
         self.feedStreams = feedStreams
         self.webhooks = webhooks
         self.ingest = ingest
+        self.bulkMaximum = bulkMaximum
     }
 }
 
@@ -65,7 +68,8 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
         acquireTimeout: settings.databaseTimeout, limits: settings.databaseLimits, logger: logger)
     let ingest = IngestService(database: database)
     let api = API(
-        database: database, stories: StoryStore(database: database), ingest: ingest, metrics: registry,
+        database: database, stories: StoryStore(database: database), ingest: ingest, bulkMaximum: settings.bulkMaximum,
+        metrics: registry,
         readiness: Readiness { try await database.ping(timeout: .seconds(2), logger: logger) })
 
     let router = Router()

@@ -34,7 +34,7 @@ struct AuditRoutes {
         }
         let filters = try AuditQuery.parsing(
             story: query["story"], actor: query["actor"], action: query["action"], source: source,
-            since: query["since"], until: query["until"], requestID: query["requestId"])
+            since: query["since"], until: query["until"], requestID: query["requestId"], bulk: query["bulk"])
         let page = try await filters.renderedPage(
             after: try query["cursor"].map(AuditQuery.Cursor.init(token:)), limit: try query.limit(default: 100),
             database: database, logger: RequestScope.logger)

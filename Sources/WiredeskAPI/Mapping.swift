@@ -132,7 +132,7 @@ extension Components.Schemas.Story {
             createdAt: story.createdAt, createdBy: story.createdBy, updatedAt: story.updatedAt,
             updatedBy: story.updatedBy, publishedAt: story.publishedAt,
             corrections: story.corrections.map { .init(version: $0.version, note: $0.note, at: $0.at) },
-            killNotice: story.killNotice, headline: c.headline, slug: c.slug, standfirst: c.standfirst,
+            killNotice: story.killNotice, desk: story.desk, assignee: story.assignee, headline: c.headline, slug: c.slug, standfirst: c.standfirst,
             dateline: c.dateline.map(Components.Schemas.Dateline.init), source: c.source,
             bylines: c.bylines.map(Components.Schemas.Byline.init), creditline: c.creditline, copyright: c.copyright,
             language: c.language, urgency: c.urgency, keywords: c.keywords,

@@ -46,8 +46,7 @@ struct Problem: Error, Encodable, Sendable {
             case .unauthenticated: .unauthorized
             case .unavailable: .serviceUnavailable
             }
-        let kind = error.kind == .conflict && error.currentVersion != nil ? "stale-version" : error.kind.rawValue
-        self.init(status, kind: kind, detail: error.message)
+        self.init(status, kind: error.problemKind, detail: error.message)
         rule = error.rule
         errors = error.fields.isEmpty ? nil : error.fields
         field = error.fields.first.map(\.field).flatMap { $0.isEmpty ? nil : $0 }

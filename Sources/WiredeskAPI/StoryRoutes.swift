@@ -5,9 +5,9 @@ import NIOCore
 import WiredeskCore
 
 /// `GET /v1/stories` and `GET /v1/stories/{id}`, as described in openapi.yaml, written by hand:
-/// they are the routes desks and scripts call most, and a story's JSON comes from PostgreSQL
-/// ready to send (`StoryStore.rendered`), where the generated server would decode the stored
-/// document and encode it again. They run behind the same middleware (request id, access log,
+/// they are the routes desks and scripts call most, and their JSON comes from PostgreSQL ready to
+/// send (`StoryStore.rendered`, `StorySearch`), where the generated server would decode it and
+/// encode it again. They run behind the same middleware (request id, access log,
 /// problem documents, bearer token, caps) as the generated routes.
 struct StoryRoutes {
     let stories: StoryStore
@@ -22,20 +22,15 @@ struct StoryRoutes {
     }
 
     private func list(_ request: Request) async throws -> Response {
-        try RequestScope.reader()
+        let principal = try RequestScope.principal()
         let query = try QueryItems(request.uri)
-        var state: StoryState?
-        if let text = query["state"] {
-            guard let value = StoryState(rawValue: text) else {
-                throw WiredeskError.malformed(field: "state", "not one of the accepted values: \(text)")
-            }
-            state = value
-        }
-        let page = try await stories.renderedList(
-            state: state, after: try query["cursor"].map(StoryStore.Cursor.init(token:)),
-            limit: try query.limit(default: 50), logger: RequestScope.logger)
+        let filters = try StoryQuery.parsing { query[$0] }
+        let page = try await StorySearch(database: stories.database).page(
+            filters, after: try query["cursor"].map { try StoryQuery.Cursor(token: $0, order: filters.effectiveOrder) },
+            limit: try query.limit(default: 50), full: try FilterValue.bool(query["full"], "full") ?? false,
+            by: principal, logger: RequestScope.logger)
         return Response(
-            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page))
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: page.body))
     }
 
     private func story(_ request: Request, id: String) async throws -> Response {

@@ -19,11 +19,12 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "From this time on (RFC 3339, e.g. 2026-11-01T00:00:00Z).") var since: String?
         @Option(help: "Before this time (RFC 3339).") var until: String?
         @Option(help: "Only events of this HTTP request (its X-Request-ID).") var requestId: String?
+        @Option(help: "Only events of this bulk change (the bulkId `story bulk` printed).") var bulk: String?
 
         func query() throws -> AuditQuery {
             try AuditQuery.parsing(
                 story: story, actor: actor, action: action, source: source, since: since, until: until,
-                requestID: requestId)
+                requestID: requestId, bulk: bulk)
         }
     }
 

@@ -68,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most feed event streams (GET /v1/feed/stream) open at once, apart from --max-clients.")
     var maxStreams = Int(ProcessInfo.processInfo.environment["WIREDESK_MAX_STREAMS"] ?? "") ?? 250
 
+    @Option(help: "The most stories one bulk call (POST /v1/stories/bulk/…) changes.")
+    var bulkMax = Int(ProcessInfo.processInfo.environment["WIREDESK_BULK_MAX"] ?? "") ?? BulkChange.defaultMaximum
+
     @Option(help: "Seconds between heartbeats on a quiet feed stream.")
     var streamHeartbeat = Double(ProcessInfo.processInfo.environment["WIREDESK_STREAM_HEARTBEAT"] ?? "") ?? 15
 
@@ -111,6 +114,9 @@ struct ServeCommand: AsyncParsableCommand {
         ] where !(value >= 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds (0: no limit)")
         }
+        guard BulkChange.maximums.contains(bulkMax) else {
+            throw ValidationError("--bulk-max must be 1 to \(BulkChange.maximums.upperBound)")
+        }
         guard maxClients >= 1, maxBodySize >= 1, connections >= 1, maxStreams >= 1, (1...64).contains(ingestParallel) else {
             throw ValidationError(
                 "--max-clients, --max-body-size, --connections and --max-streams must be at least 1, --ingest-parallel 1 to 64")
@@ -145,7 +151,8 @@ struct ServeCommand: AsyncParsableCommand {
                         giveUpAfter: Self.duration(webhookGiveUpAfter)!),
                     timeout: Self.duration(webhookTimeout)!),
                 ingest: IngestSettings(
-                    enabled: !noIngest, tick: Self.duration(ingestTick)!, parallelFiles: ingestParallel))
+                    enabled: !noIngest, tick: Self.duration(ingestTick)!, parallelFiles: ingestParallel),
+                bulkMaximum: bulkMax)
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)

@@ -25,12 +25,45 @@ struct StoryActor: ParsableArguments {
     }
 }
 
+/// The filters of `story list` and `story bulk`, by the names of GET /v1/stories' parameters.
+struct StoryFilters: ParsableArguments {
+    @Option(name: .customLong("q"), help: "Words to find: \"a phrase\", or, -word.") var q: String?
+    @Option(help: "A state, or several comma-separated (draft,in_review).") var state: String?
+    @Option(help: "A desk, or - for stories on no desk.") var desk: String?
+    @Option(help: "A user, or - for stories assigned to no one.") var assignee: String?
+    @Option(help: "The agency credit (Reuters), without case.") var source: String?
+    @Option(help: "A byline's name, without case.") var byline: String?
+    @Option(help: "A keyword, without case.") var keyword: String?
+    @Option(help: "A language tag; en also finds en-GB.") var language: String?
+    @Option(help: "At least this urgency number (1 is most urgent).") var urgencyMin: String?
+    @Option(help: "At most this urgency number.") var urgencyMax: String?
+    @Option(help: "Created at or after (RFC 3339).") var createdSince: String?
+    @Option(help: "Created before.") var createdUntil: String?
+    @Option(help: "Last changed at or after.") var updatedSince: String?
+    @Option(help: "Last changed before.") var updatedUntil: String?
+    @Option(help: "Published at or after.") var publishedSince: String?
+    @Option(help: "Published before.") var publishedUntil: String?
+    @Option(help: "true: under an embargo not yet lifted; false: not.") var embargoed: String?
+    @Option(help: "true: with a picture lacking a creditline; false: with none.") var uncreditedPictures: String?
+
+    func query(order: String?) throws -> StoryQuery {
+        let values: [String: String?] = [
+            "q": q, "state": state, "desk": desk, "assignee": assignee, "source": source, "byline": byline,
+            "keyword": keyword, "language": language, "urgencyMin": urgencyMin, "urgencyMax": urgencyMax,
+            "createdSince": createdSince, "createdUntil": createdUntil, "updatedSince": updatedSince,
+            "updatedUntil": updatedUntil, "publishedSince": publishedSince, "publishedUntil": publishedUntil,
+            "embargoed": embargoed, "uncreditedPictures": uncreditedPictures, "order": order,
+        ]
+        return try StoryQuery.parsing { values[$0] ?? nil }
+    }
+}
+
 struct StoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "story", abstract: "Create, edit, move and read stories.",
         subcommands: [
-            Create.self, Edit.self, TransitionCmd.self, Show.self, List.self, History.self, Revisions.self, Diff.self,
-            Export.self, Provenance.self,
+            Create.self, Edit.self, TransitionCmd.self, Assign.self, Bulk.self, Show.self, List.self, History.self,
+            Revisions.self, Diff.self, Export.self, Provenance.self,
         ])
 
     struct Create: AsyncParsableCommand {
@@ -116,29 +149,132 @@ struct StoryCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List stories, newest first.")
-        @Option(help: "Only stories in this state.") var state: StoryState?
+        static let configuration = CommandConfiguration(
+            abstract: "Find stories: full-text search (--q) and filters, a page at a time.",
+            discussion: """
+                Summaries, newest first, or best match first with --q (a headline hit outranks a body \
+                hit), with the words found marked in headline, standfirst and lead. --json prints the \
+                page as GET /v1/stories answers it.
+                """)
+        @OptionGroup var filters: StoryFilters
+        @Option(help: "Order: newest, updated or rank (default: rank with --q, newest without).") var order: String?
+        @Flag(help: "Whole stories instead of summaries.") var full = false
         @Option(help: "At most this many (1-500).") var limit = 50
         @Option(help: "Continue after this cursor (printed at the end of a full page).") var cursor: String?
+        @Flag(help: "Print PostgreSQL's plan of the query as it ran (EXPLAIN ANALYZE) instead of the page.")
+        var explain = false
         @OptionGroup var actor: StoryActor
         @OptionGroup var database: DatabaseOptions
 
         func run() async throws {
-            let (state, limit, cursor, actor) = (state, limit, cursor, actor)
+            let (filters, order, full, limit, cursor, explain, actor) = (filters, order, full, limit, cursor, explain, actor)
             try await database.run(json: actor.json) { database, logger in
-                try await actor.reader(database, logger: logger)
-                let after = try cursor.map(StoryStore.Cursor.init(token:))
-                let page = try await StoryStore(database: database).list(
-                    state: state, after: after, limit: limit, logger: logger)
-                if actor.json {
-                    struct Page: Encodable { var stories: [Story]; var nextCursor: String? }
-                    return try Console.printJSON(Page(stories: page.stories, nextCursor: page.next?.token))
+                let query = try filters.query(order: order)
+                let after = try cursor.map { try StoryQuery.Cursor(token: $0, order: query.effectiveOrder) }
+                let principal = try await actor.principal(database, logger: logger)
+                let search = StorySearch(database: database)
+                if explain {
+                    return print(
+                        try await search.explain(query, after: after, limit: limit, full: full, by: principal, logger: logger))
                 }
-                for story in page.stories {
-                    print(StoryOutput.summary(story))
-                }
+                let page = try await search.page(query, after: after, limit: limit, full: full, by: principal, logger: logger)
+                if actor.json { return print(String(buffer: page.body)) }
+                for item in page.items { print(try StoryOutput.summary(json: item)) }
                 if let next = page.next { print("more: --cursor \(next.token)") }
             }
+        }
+    }
+
+    struct Assign: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move a story to a desk, to a person, or both (- clears either).")
+        @Argument var id: String
+        @Option(help: "The desk (wiredesk desk list), or - for none.") var desk: String?
+        @Option(help: "The user to assign it to, or - for no one.") var assignee: String?
+        @Option(help: "Why; recorded on the audit event.") var reason: String?
+        @Option(name: .customLong("if-version"), help: "The version you read; a stale one is refused.") var ifVersion: Int
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (desk, assignee, reason, ifVersion, actor) = (desk, assignee, reason, ifVersion, actor)
+            let id = try parseID(id, json: actor.json)
+            try await database.run(json: actor.json) { database, logger in
+                let principal = try await actor.principal(database, logger: logger)
+                let story = try await StoryStore(database: database).assign(
+                    id, Assignment(desk: .init(option: desk), assignee: .init(option: assignee)), reason: reason,
+                    ifVersion: ifVersion, by: principal, logger: logger)
+                try StoryOutput.story(story, json: actor.json)
+            }
+        }
+    }
+
+    struct Bulk: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply one transition, or one assignment (assign), to many stories.",
+            discussion: """
+                Name the stories with --ids (ID or ID@VERSION, comma-separated; without a version, the \
+                current one is taken under a row lock) or find them with --q and the filters of `story \
+                list`. Each story is its own transaction and succeeds or fails on its own rules; every \
+                audit event carries the printed bulk id (wiredesk audit log --bulk ID). --dry-run does \
+                each story's work and changes nothing. Exits 0 when every story was changed (or would \
+                be), 1 when any was refused.
+                """)
+        @Argument(help: "submit, request_changes, approve, reopen, publish, kill, spike, unspike, or assign.")
+        var action: String
+        @Option(help: "Stories to change: ID or ID@VERSION, comma-separated.") var ids: String?
+        @OptionGroup var filters: StoryFilters
+        @Option(name: .customLong("to-desk"), help: "assign: the desk to move them to, or - for none.") var desk: String?
+        @Option(name: .customLong("to-assignee"), help: "assign: the user to assign them to, or - for no one.")
+        var assignee: String?
+        @Option(help: "Why; recorded on every audit event (the note a kill or correction needs).") var reason: String?
+        @Flag(help: "Report what would happen; change nothing.") var dryRun = false
+        @Option(help: "The most stories to change in one call.") var max = BulkChange.defaultMaximum
+        @OptionGroup var actor: StoryActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (action, ids, filters, desk, assignee, reason, dryRun, max, actor) =
+                (action, ids, filters, desk, assignee, reason, dryRun, max, actor)
+            let refused = try await database.run(json: actor.json) { database, logger -> Bool in
+                let change: BulkChange.Action
+                if action == "assign" {
+                    change = .assign(Assignment(desk: .init(option: desk), assignee: .init(option: assignee)))
+                } else {
+                    guard let transition = Transition(rawValue: action), transition != .correct else {
+                        throw WiredeskError.malformed(
+                            field: "action", "expected a transition (but correct, which edits each story) or assign, not \(action)")
+                    }
+                    guard desk == nil, assignee == nil else {
+                        throw WiredeskError.malformed(field: "to-desk", "--to-desk and --to-assignee go with assign")
+                    }
+                    change = .transition(transition)
+                }
+                let query = try filters.query(order: nil)
+                let selection: BulkChange.Selection
+                switch (ids, query == StoryQuery()) {
+                case (let ids?, true):
+                    selection = .stories(try ids.split(separator: ",").map { try BulkChange.Target(parsing: String($0)) })
+                case (nil, false): selection = .query(query)
+                default:
+                    throw WiredeskError.malformed(field: "ids", "name the stories (--ids) or find them (--q and filters), one of the two")
+                }
+                guard BulkChange.maximums.contains(max) else {
+                    throw WiredeskError.malformed(field: "max", "expected 1 to \(BulkChange.maximums.upperBound)")
+                }
+                let principal = try await actor.principal(database, logger: logger)
+                let report = try await BulkChange(stories: StoryStore(database: database)).apply(
+                    change, to: selection, reason: reason, dryRun: dryRun, maximum: max, by: principal, logger: logger)
+                if actor.json {
+                    try Console.printJSON(report)
+                } else {
+                    for outcome in report.outcomes { print(StoryOutput.outcome(outcome)) }
+                    let refused = report.outcomes.filter { $0.result == .refused || $0.result == .failed }.count
+                    print("bulk \(report.bulkId.uuidString.lowercased()): \(report.outcomes.count) stories, \(refused) refused\(dryRun ? " (dry run: nothing changed)" : "")")
+                }
+                return report.outcomes.contains { $0.result == .refused || $0.result == .failed }
+            }
+            if refused { throw ExitCode(1) }
         }
     }
 

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOFoundationCompat
 import WiredeskCore
 
 /// How stories and events read on a terminal.
@@ -8,10 +10,34 @@ enum StoryOutput {
         print(render(story))
     }
 
-    static func summary(_ story: Story) -> String {
-        let headline = story.content.headline ?? "(no headline)"
-        return
-            "\(story.id.uuidString.lowercased())  \(pad(story.state.rawValue, 9))  v\(pad("\(story.version)", 4)) \(headline)"
+    /// One line of a list from a story's JSON, summary or whole: id, state, version, desk,
+    /// assignee, headline; then the words found, when there were words to find.
+    static func summary(json: ByteBuffer) throws -> String {
+        struct Item: Decodable {
+            var id: String
+            var state: String
+            var version: Int
+            var desk: String?
+            var assignee: String?
+            var headline: String?
+            var snippets: [String: String]?
+        }
+        let item = try JSONDecoder().decode(Item.self, from: Data(buffer: json))
+        var line =
+            "\(item.id)  \(pad(item.state, 9))  v\(pad("\(item.version)", 4)) \(pad(item.desk ?? "-", 10)) \(pad(item.assignee ?? "-", 10)) \(item.headline ?? "(no headline)")"
+        for field in ["standfirst", "lead"] {
+            if let text = item.snippets?[field], text.contains("<mark>") { line += "\n    \(field): \(text)" }
+        }
+        return line
+    }
+
+    static func outcome(_ outcome: BulkChange.Outcome) -> String {
+        var line = "\(outcome.id.uuidString.lowercased())  \(pad(outcome.result.rawValue, 11))"
+        if let version = outcome.version { line += "  v\(version)" }
+        if let state = outcome.state { line += " \(state.rawValue)" }
+        if let detail = outcome.detail { line += "  \(detail)" }
+        if let rule = outcome.rule { line += " [rule \(rule)]" }
+        return line
     }
 
     static func render(_ story: Story) -> String {
@@ -22,6 +48,8 @@ enum StoryOutput {
         lines.append("")
         lines.append("id         \(story.id.uuidString.lowercased())")
         lines.append("state      \(story.state.rawValue), version \(story.version)")
+        if let desk = story.desk { lines.append("desk       \(desk)") }
+        if let assignee = story.assignee { lines.append("assignee   \(assignee)") }
         if let slug = c.slug { lines.append("slug       \(slug)") }
         if let dateline = c.dateline {
             lines.append("dateline   \([dateline.place, dateline.date].compactMap { $0 }.joined(separator: ", "))")

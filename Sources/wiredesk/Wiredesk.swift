@@ -15,7 +15,7 @@ struct Wiredesk: AsyncParsableCommand {
             """,
         subcommands: [
             MigrateCommand.self, ServeCommand.self, UserCommand.self, TokenCommand.self, StoryCommand.self,
-            AuditCommand.self, ImportCommand.self, PublishCommand.self, WebhookCommand.self, FeedCommand.self,
+            AuditCommand.self, ImportCommand.self, PublishCommand.self, WebhookCommand.self, FeedCommand.self, DeskCommand.self,
         ]
     )
 }

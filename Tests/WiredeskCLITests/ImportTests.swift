@@ -64,15 +64,9 @@ import WiredeskTestSupport
             // Every story, exported both ways, validates against IPTC's schemas.
             let stories = try await TestDatabase.withClient(url) { client in
                 // A wait for a connection on a machine busy with the whole suite says nothing of the import.
-                let store = StoryStore(database: Database(client: client, maximumConnections: 20, acquireTimeout: .seconds(60)))
-                var all: [Story] = []
-                var cursor: StoryStore.Cursor?
-                repeat {
-                    let page = try await store.list(after: cursor, limit: 500, logger: TestDatabase.logger)
-                    all += page.stories
-                    cursor = page.next
-                } while cursor != nil
-                return all
+                try await StoryPages.all(
+                    database: Database(client: client, maximumConnections: 20, acquireTimeout: .seconds(60)),
+                    logger: TestDatabase.logger)
             }
             #expect(stories.count == 1000)
             #expect(stories.filter { $0.content.body.contains { $0.kind == .crosshead } }.count == 334)

@@ -74,7 +74,8 @@ import WiredeskTestSupport
                 """
                 SELECT 7::bigint, '2026-11-28 12:00:00.0005+00'::timestamptz, E'\\x01\\x1f"\\\\/\\x7f é', 'editor', 'api',
                        NULL::text, '6f2c0e52-5b8b-4f53-9b0e-0a3c3c6d8e11'::uuid, 'edit', NULL::text, NULL::text,
-                       NULL::integer, '[{"field": "headline"}]'::jsonb::text, E'line\\nbreak\\r\\ttab', NULL::text
+                       NULL::integer, '[{"field": "headline"}]'::jsonb::text, E'line\\nbreak\\r\\ttab', NULL::text,
+                       '0b7e1f3a-9c2d-4e5f-8a6b-7c8d9e0f1a2b'::uuid
                 """,
                 logger: newsroom.logger)
             let writer = EventJSON()
@@ -82,7 +83,7 @@ import WiredeskTestSupport
             let json = try #require(writer.buffer.getString(at: 0, length: end))
             #expect(
                 json
-                    == #"{"id":7,"at":"2026-11-28T12:00:00.001Z","actor":"\u0001\u001f\"\\/\#u{7f} é","actorRole":"editor","source":"api","action":"edit","storyId":"6f2c0e52-5b8b-4f53-9b0e-0a3c3c6d8e11","diff":[{"field": "headline"}],"reason":"line\nbreak\r\ttab"}"#
+                    == #"{"id":7,"at":"2026-11-28T12:00:00.001Z","actor":"\u0001\u001f\"\\/\#u{7f} é","actorRole":"editor","source":"api","action":"edit","storyId":"6f2c0e52-5b8b-4f53-9b0e-0a3c3c6d8e11","diff":[{"field": "headline"}],"reason":"line\nbreak\r\ttab","bulkId":"0b7e1f3a-9c2d-4e5f-8a6b-7c8d9e0f1a2b"}"#
             )
             let event = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
             #expect(event["actor"] as? String == "\u{01}\u{1f}\"\\/\u{7f} é")

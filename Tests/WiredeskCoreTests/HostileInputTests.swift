@@ -219,7 +219,9 @@ import WiredeskTestSupport
             String(repeating: "0", count: 200), String(repeating: "A", count: 10_000), "", "////", "%00",
             Data("9223372036854775807/x".utf8).base64EncodedString(),
         ] {
-            #expect(throws: WiredeskError.self) { try StoryStore.Cursor(token: token) }
+            for order in StoryQuery.Order.allCases {
+                #expect(throws: WiredeskError.self) { try StoryQuery.Cursor(token: token, order: order) }
+            }
         }
         // A patch nested as deep as JSON allows is refused by name, not by a crash.
         var patch = JSONValue.string("x")

@@ -74,49 +74,39 @@ import WiredeskTestSupport
         }
     }
 
-    /// A list page as JSON holds the stories its typed twin holds, in order, and ends where it
-    /// does: at the limit, or before the bytes pass the cap (the first story always goes in).
-    @Test func aRenderedPageIsTheTypedPage() async throws {
+    /// A page of whole stories holds each story as a read sends it, in the order of the summaries,
+    /// and ends where it should: at the limit, or before the bytes pass the cap (the first story
+    /// always goes in).
+    @Test func aFullPageHoldsTheRenderedStories() async throws {
         try await Newsroom.with { newsroom in
             for _ in 0..<5 { _ = try await newsroom.story() }
             _ = try await newsroom.story(through: [.submit])
-            let oneStory = try await newsroom.stories.rendered(
-                try await newsroom.stories.list(limit: 1, logger: newsroom.logger).stories[0].id, logger: newsroom.logger
-            ).json.readableBytes
-            for (state, limit, maximumBytes) in [
-                (nil, 50, 4 << 20), (nil, 2, 4 << 20), (StoryState.inReview, 50, 4 << 20), (nil, 50, oneStory * 5 / 2),
-                (nil, 50, 1),
-            ] as [(StoryState?, Int, Int)] {
-                var cursor: StoryStore.Cursor?
-                var pages = 0
-                repeat {
-                    let rendered = try await newsroom.stories.renderedList(
-                        state: state, after: cursor, limit: limit, maximumBytes: maximumBytes, logger: newsroom.logger)
-                    let page = try JSONCoding.decode(JSONValue.self, from: Data(buffer: rendered))
-                    guard case .object(let fields) = page, case .array(let stories)? = fields["stories"] else {
-                        Issue.record("not a page: \(String(buffer: rendered))")
-                        return
+            let any = try await StoryPages.ids(database: newsroom.database, logger: newsroom.logger)[0]
+            let oneStory = try await newsroom.stories.rendered(any, logger: newsroom.logger).json.readableBytes
+            for (states, limit, maximumBytes) in [
+                ([], 50, 4 << 20), ([], 2, 4 << 20), ([StoryState.inReview], 50, 4 << 20), ([], 50, oneStory * 5 / 2),
+                ([], 50, 1),
+            ] as [([StoryState], Int, Int)] {
+                let query = StoryQuery(states: states)
+                let pages = try await StoryPages.pages(
+                    query, limit: limit, full: true, maximumBytes: maximumBytes, database: newsroom.database,
+                    logger: newsroom.logger)
+                let summaries = try await StoryPages.ids(query, database: newsroom.database, logger: newsroom.logger)
+                #expect(pages.joined().map { $0["id"] } == summaries.map { .string($0.uuidString.lowercased()) })
+                #expect(summaries.count == (states.isEmpty ? 6 : 1))
+                for page in pages {
+                    #expect(!page.isEmpty && page.count <= limit)
+                    if maximumBytes == 1 { #expect(page.count == 1) }
+                    if maximumBytes == oneStory * 5 / 2 { #expect(page.count <= 2) }
+                    for story in page {
+                        guard case .string(let id)? = story["id"], let uuid = UUID(uuidString: id) else {
+                            Issue.record("no id")
+                            continue
+                        }
+                        let rendered = try await newsroom.stories.rendered(uuid, logger: newsroom.logger).json
+                        #expect(.object(story) == (try JSONCoding.decode(JSONValue.self, from: Data(buffer: rendered))))
                     }
-                    #expect(!stories.isEmpty)
-                    var ids: [JSONValue] = []
-                    for story in stories {
-                        guard case .object(let story) = story, let id = story["id"] else { continue }
-                        ids.append(id)
-                    }
-                    let typed = try await newsroom.stories.list(
-                        state: state, after: cursor, limit: limit, logger: newsroom.logger)
-                    #expect(ids.count <= typed.stories.count)
-                    #expect(ids == typed.stories.prefix(ids.count).map { .string($0.id.uuidString.lowercased()) })
-                    if maximumBytes == 1 { #expect(ids.count == 1) }
-                    if maximumBytes == oneStory * 5 / 2 { #expect(ids.count == 2 || cursor == nil && ids.count == 1) }
-                    if case .string(let token)? = fields["nextCursor"] {
-                        cursor = try StoryStore.Cursor(token: token)
-                    } else {
-                        cursor = nil
-                    }
-                    pages += 1
-                } while cursor != nil && pages < 20
-                #expect(cursor == nil)
+                }
             }
         }
     }

@@ -5,6 +5,11 @@ public enum ASCII {
         byte >= 0x30 && byte <= 0x39
     }
 
+    /// 0-9 and a-f.
+    public static func isLowerHex(_ byte: UInt8) -> Bool {
+        isDigit(byte) || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "f"))
+    }
+
     public static func isLetter(_ byte: UInt8) -> Bool {
         (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
     }

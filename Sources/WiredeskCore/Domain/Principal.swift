@@ -28,11 +28,15 @@ public struct Principal: Sendable, Equatable {
     public var role: Role
     public var source: ChangeSource
     public var requestID: String?
+    /// The bulk change this principal's changes are part of (`BulkChange`): their audit events
+    /// carry it, as they carry the request's id.
+    public var bulkID: UUID?
 
-    public init(name: String, role: Role, source: ChangeSource, requestID: String? = nil) {
+    public init(name: String, role: Role, source: ChangeSource, requestID: String? = nil, bulkID: UUID? = nil) {
         self.name = name
         self.role = role
         self.source = source
         self.requestID = requestID
+        self.bulkID = bulkID
     }
 }

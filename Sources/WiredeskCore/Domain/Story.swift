@@ -268,6 +268,10 @@ public struct Story: Equatable, Sendable {
     public var publishedAt: Date?
     public var corrections: [Correction]
     public var killNotice: String?
+    /// The desk the story belongs to (`desks`), and the user it is assigned to: the desk's, not the
+    /// copy's, so changed by assignment (`StoryStore.assign`), never by an edit.
+    public var desk: String? = nil
+    public var assignee: String? = nil
 }
 
 /// A note published with a correction to a live story.
@@ -280,6 +284,7 @@ public struct Correction: Codable, Equatable, Sendable {
 extension Story: Encodable {
     enum ServerKeys: String, CodingKey {
         case id, state, version, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections, killNotice
+        case desk, assignee
     }
 
     /// Content and server fields sit side by side, as in the story document.
@@ -296,6 +301,8 @@ extension Story: Encodable {
         try c.encodeIfPresent(publishedAt, forKey: .publishedAt)
         try c.encode(corrections, forKey: .corrections)
         try c.encodeIfPresent(killNotice, forKey: .killNotice)
+        try c.encodeIfPresent(desk, forKey: .desk)
+        try c.encodeIfPresent(assignee, forKey: .assignee)
     }
 }
 

@@ -51,6 +51,12 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
         self.currentVersion = currentVersion
     }
 
+    /// The error's name where it is shown to clients (a problem document's type, a bulk outcome):
+    /// the kind, and `stale-version` for a write on a version that is no longer current.
+    public var problemKind: String {
+        kind == .conflict && currentVersion != nil ? "stale-version" : kind.rawValue
+    }
+
     public var description: String {
         var text = message
         if let rule { text += " [rule \(rule)]" }

@@ -85,6 +85,13 @@ public enum Workflow {
     /// file agency copy but not overwrite a story through it.
     public static let wireUpdaters: Set<Role> = [.editor, .ingest]
 
+    /// Who moves stories between desks and people, in any state: where a story sits and who has
+    /// it is the desk's bookkeeping, not the copy's.
+    public static let assigners: Set<Role> = [.editor]
+
+    /// Who a story may be assigned to: the desk's people, not scripts, auditors or partners.
+    public static let assignees: Set<Role> = [.reporter, .editor, .admin]
+
     // MARK: Checks
 
     public static func checkRead(by principal: Principal) throws {
@@ -97,6 +104,10 @@ public enum Workflow {
 
     public static func checkIngest(by principal: Principal) throws {
         try checkRole(principal, in: ingesters, rule: "ingest.role", doing: "take agency copy in")
+    }
+
+    public static func checkAssign(by principal: Principal) throws {
+        try checkRole(principal, in: assigners, rule: "assign.role", doing: "assign stories to desks and people")
     }
 
     /// A newer agency version of a story already in. It needs the authority to update agency

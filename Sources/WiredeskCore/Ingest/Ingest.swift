@@ -287,8 +287,10 @@ public struct IngestService: Sendable {
             }
 
             let reason = "ingested \(formatName)" + (fileName.map { " from \($0)" } ?? "")
+            // The page's teasers go where the page goes.
+            let route = DeskStore.route(parsed.content, by: try await DeskStore.routes(on: connection, logger: logger))
             let story = try await stories.ingested(
-                parsed.content, reason: reason, by: principal, on: connection, logger: logger)
+                parsed.content, reason: reason, route: route, by: principal, on: connection, logger: logger)
             try await store(storyID: story.id, applied: true)
             var teaserIDs: [UUID] = []
             if splitTeasers {
@@ -297,7 +299,7 @@ public struct IngestService: Sendable {
                         headline: teaser.headline, standfirst: teaser.standfirst, language: parsed.content.language)
                     let made = try await stories.ingested(
                         draft, reason: "teaser from the page of story \(story.id.uuidString.lowercased())",
-                        by: principal, on: connection, logger: logger)
+                        route: route, by: principal, on: connection, logger: logger)
                     teaserIDs.append(made.id)
                 }
             }

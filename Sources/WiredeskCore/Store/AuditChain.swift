@@ -373,30 +373,34 @@ public enum AuditChain {
     static let eventColumns = """
         id, (extract(epoch FROM at) * 1000000)::bigint::text AS at_us, txid::text AS txid_text, actor, actor_role, \
         source, request_id, story_id::text AS story_text, action, from_state, to_state, version::text AS version_text, \
-        diff::text AS diff_text, reason, subject
+        diff::text AS diff_text, reason, subject, bulk_id::text AS bulk_text
         """
 
     /// An event as the chain hashes it: each field in column order, absent (0) or present (1, its
-    /// length as 4 bytes big-endian, its UTF-8), so that no two events encode alike.
+    /// length as 4 bytes big-endian, its UTF-8), so that no two events encode alike. The bulk id
+    /// (migration 0017) is a sixteenth field only when the event has one: events from before it
+    /// keep the encoding they were sealed with, and the count of fields still tells the two apart.
     struct CanonicalEvent {
         var id: Int64
         var txid: String
         var bytes: [UInt8]
 
         init(_ row: PostgresRow) throws {
-            let (id, at, txid, actor, role, source, requestID, story, action, from, to, version, diff, reason, subject) =
+            let (id, at, txid, actor, role, source, requestID, story, action, from, to, version, diff, reason, subject, bulk) =
                 try row.decode(
                     (
                         Int64, String, String, String, String, String, String?, String?, String, String?, String?,
-                        String?, String?, String?, String?
+                        String?, String?, String?, String?, String?
                     ).self)
             self.id = id
             self.txid = txid
             var bytes: [UInt8] = []
             bytes.reserveCapacity(256 + (diff?.utf8.count ?? 0))
-            for field in [
+            var fields = [
                 String(id), at, txid, actor, role, source, requestID, story, action, from, to, version, diff, reason, subject,
-            ] {
+            ]
+            if let bulk { fields.append(bulk) }
+            for field in fields {
                 guard let field else {
                     bytes.append(0)
                     continue

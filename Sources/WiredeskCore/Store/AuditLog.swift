@@ -20,6 +20,8 @@ public struct AuditEvent: Codable, Equatable, Sendable {
     public var reason: String?
     /// The user or token a user/token event is about.
     public var subject: String?
+    /// The bulk change the event is part of: one id for all the stories one bulk call changed.
+    public var bulkId: UUID?
 }
 
 /// What a change records; the database adds the id and the time.
@@ -51,10 +53,11 @@ public enum AuditLog {
         return """
             INSERT INTO audit_events
                 (actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff, reason,
-                 subject)
+                 subject, bulk_id)
             SELECT \(entry.principal.name), \(entry.principal.role.rawValue), \(entry.principal.source.rawValue),
                    \(entry.principal.requestID), \(entry.storyID), \(entry.action), \(entry.fromState?.rawValue),
-                   \(entry.toState?.rawValue), \(entry.version), \(diff)::jsonb, \(entry.reason), \(entry.subject)
+                   \(entry.toState?.rawValue), \(entry.version), \(diff)::jsonb, \(entry.reason), \(entry.subject),
+                   \(entry.principal.bulkID)
             \(condition)
             """
     }
@@ -188,15 +191,15 @@ public enum AuditLog {
     }
 
     static let columns =
-        "id, at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff::text, reason, subject"
+        "id, at, actor, actor_role, source, request_id, story_id, action, from_state, to_state, version, diff::text, reason, subject, bulk_id"
 
     /// The event and the size of its diff and reason as stored.
     static func decodeMeasured(_ row: PostgresRow) throws -> (event: AuditEvent, bytes: Int) {
-        let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject) =
+        let (id, at, actor, role, source, requestID, storyID, action, from, to, version, diff, reason, subject, bulkID) =
             try row.decode(
                 (
                     Int64, Date, String, String, String, String?, UUID?, String, String?, String?, Int?, String?,
-                    String?, String?
+                    String?, String?, UUID?
                 ).self)
         let event = AuditEvent(
             id: id, at: at, actor: actor, actorRole: Role(rawValue: role) ?? .auditor,
@@ -204,7 +207,7 @@ public enum AuditLog {
             action: action, fromState: from.flatMap(StoryState.init), toState: to.flatMap(StoryState.init),
             version: version,
             diff: try diff.map { try JSONCoding.decoder(stored: true).decode([FieldChange].self, from: Data($0.utf8)) },
-            reason: reason, subject: subject)
+            reason: reason, subject: subject, bulkId: bulkID)
         return (event, 200 + (diff?.utf8.count ?? 0) + (reason?.utf8.count ?? 0))
     }
 }

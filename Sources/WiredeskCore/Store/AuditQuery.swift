@@ -13,10 +13,12 @@ public struct AuditQuery: Sendable, Equatable {
     public var since: Date?
     public var until: Date?
     public var requestID: String?
+    /// Only the events of one bulk change.
+    public var bulk: UUID?
 
     public init(
         story: UUID? = nil, actor: String? = nil, action: String? = nil, source: ChangeSource? = nil,
-        since: Date? = nil, until: Date? = nil, requestID: String? = nil
+        since: Date? = nil, until: Date? = nil, requestID: String? = nil, bulk: UUID? = nil
     ) {
         self.story = story
         self.actor = actor
@@ -25,44 +27,20 @@ public struct AuditQuery: Sendable, Equatable {
         self.since = since
         self.until = until
         self.requestID = requestID
+        self.bulk = bulk
     }
 
     /// The filters as people type them, from CLI options or query parameters: text that is not a
     /// story id or an RFC 3339 time is refused, naming the filter.
     public static func parsing(
         story: String?, actor: String?, action: String?, source: ChangeSource?, since: String?, until: String?,
-        requestID: String?
+        requestID: String?, bulk: String? = nil
     ) throws -> AuditQuery {
-        func date(_ text: String?, _ name: String) throws -> Date? {
-            guard let text else { return nil }
-            guard JSONCoding.hasTimestampShape(text) else {
-                throw WiredeskError.malformed(field: name, "expected an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
-            }
-            // The shape is right, the day or year is not one there is (Feb 30, year 0).
-            guard let date = JSONCoding.parseDate(text) else {
-                throw WiredeskError.invalid(field: name, "no such time in the years 0001 to 9999 UTC: \(text)")
-            }
-            return date
-        }
-        func text(_ value: String?, _ name: String) throws -> String? {
-            guard let value else { return nil }
-            guard (1...255).contains(value.unicodeScalars.count) else {
-                throw WiredeskError.malformed(field: name, "expected 1 to 255 characters")
-            }
-            // No name, action or request id holds one, and PostgreSQL's text cannot hold NUL.
-            guard !value.unicodeScalars.contains(where: ControlCharacters.isControl) else {
-                throw WiredeskError.malformed(field: name, "control characters are not allowed")
-            }
-            return value
-        }
-        var storyID: UUID?
-        if let story {
-            guard let id = UUID(uuidString: story) else { throw WiredeskError.malformed(field: "story", "not a story id") }
-            storyID = id
-        }
-        return AuditQuery(
-            story: storyID, actor: try text(actor, "actor"), action: try text(action, "action"), source: source,
-            since: try date(since, "since"), until: try date(until, "until"), requestID: try text(requestID, "requestId"))
+        AuditQuery(
+            story: try FilterValue.uuid(story, "story"), actor: try FilterValue.text(actor, "actor"),
+            action: try FilterValue.text(action, "action"), source: source, since: try FilterValue.date(since, "since"),
+            until: try FilterValue.date(until, "until"), requestID: try FilterValue.text(requestID, "requestId"),
+            bulk: try FilterValue.uuid(bulk, "bulk"))
     }
 
     /// Who may read the whole trail: it names every user's actions, not only one story's.
@@ -114,6 +92,7 @@ public struct AuditQuery: Sendable, Equatable {
         if let since { sql = "\(sql) AND at >= \(since)" }
         if let until { sql = "\(sql) AND at < \(until)" }
         if let requestID { sql = "\(sql) AND request_id = \(requestID)" }
+        if let bulk { sql = "\(sql) AND bulk_id = \(bulk)" }
         return sql
     }
 

@@ -34,7 +34,7 @@ final class EventJSON {
         guard let id = cells.next(), let at = cells.next(), let actor = cells.next(), let role = cells.next(),
             let source = cells.next(), let requestID = cells.next(), let storyID = cells.next(),
             let action = cells.next(), let from = cells.next(), let to = cells.next(), let version = cells.next(),
-            let diff = cells.next(), let reason = cells.next(), let subject = cells.next()
+            let diff = cells.next(), let reason = cells.next(), let subject = cells.next(), let bulkID = cells.next()
         else { throw UnexpectedColumn(column: "count") }
 
         buffer.writeStaticString(#"{"id":"#)
@@ -66,6 +66,11 @@ final class EventJSON {
         }
         try Self.string(reason, #","reason":""#, into: &buffer)
         try Self.string(subject, #","subject":""#, into: &buffer)
+        if bulkID.bytes != nil {
+            buffer.writeStaticString(#","bulkId":""#)
+            try Self.uuid(bulkID, into: &buffer)
+            buffer.writeInteger(UInt8(ascii: "\""))
+        }
         buffer.writeInteger(UInt8(ascii: "}"))
         return buffer.writerIndex
     }

@@ -44,105 +44,6 @@ public struct StoryStore: Sendable {
         static let text = StoryStore.rendered(UUID()).shapeText
     }
 
-    /// Where a page ends: the newest-first order is (created_at, id) descending, so stories
-    /// created while a client pages through never shift the pages it has yet to read.
-    public struct Cursor: Equatable, Sendable {
-        public var createdAt: Date
-        public var id: UUID
-
-        public init(createdAt: Date, id: UUID) {
-            self.createdAt = createdAt
-            self.id = id
-        }
-
-        /// Microseconds since 1970 and the id: `1641538800000000-1f0c…`. Any such pair is a
-        /// position in the order, so every token of this shape (the spec's pattern) is a cursor.
-        public var token: String {
-            let micros = Int64((createdAt.timeIntervalSince1970 * 1_000_000).rounded())
-            return "\(micros)-\(id.uuidString.lowercased())"
-        }
-
-        public init(token: String) throws {
-            let bad = WiredeskError.malformed(field: "cursor", "not a cursor this server issued")
-            guard let dash = token.utf8.firstIndex(of: UInt8(ascii: "-")) else { throw bad }
-            let uuid = String(token[token.utf8.index(after: dash)...])
-            // Up to 17 digits: a time before the year 5000, which survives the trip to a Date and back.
-            guard let micros = ASCII.number(token.utf8[..<dash], maxDigits: 17),
-                uuid == uuid.lowercased(), uuid.utf8.count == 36, let id = UUID(uuidString: uuid)
-            else { throw bad }
-            self.createdAt = Date(timeIntervalSince1970: Double(micros) / 1_000_000)
-            self.id = id
-        }
-    }
-
-    public struct Page: Sendable {
-        public var stories: [Story]
-        public var next: Cursor?
-    }
-
-    public static let pageLimit = 1...500
-
-    /// A page holds at most `limit` stories and, past the first, stops before its stored JSON
-    /// passes `maximumBytes`: stories can be large, and no answer grows without bound.
-    public func list(
-        state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
-        logger: Logger
-    ) async throws -> Page {
-        let rows = try await listRows(Self.columns, state: state, after: cursor, limit: limit, logger: logger)
-        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
-            let (story, size) = try Self.decodeMeasured(row)
-            return (story, size, Cursor(createdAt: story.createdAt, id: story.id))
-        }
-        return Page(stories: stories, next: next)
-    }
-
-    /// The same page as the API's JSON, `{"stories":[…],"nextCursor":"…"}` (StoryPage in
-    /// openapi.yaml), each story as stored for sending (`rendered`); the page stops before the
-    /// stories' JSON passes `maximumBytes`.
-    public func renderedList(
-        state: StoryState? = nil, after cursor: Cursor? = nil, limit: Int = 50, maximumBytes: Int = 4 << 20,
-        logger: Logger
-    ) async throws -> ByteBuffer {
-        let rows = try await listRows(
-            "rendered, created_at, id", state: state, after: cursor, limit: limit, logger: logger)
-        let (stories, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
-            let (json, createdAt, id) = try row.decode((ByteBuffer, Date, UUID).self)
-            return (json, json.readableBytes, Cursor(createdAt: createdAt, id: id))
-        }
-        var body = ByteBuffer()
-        body.reserveCapacity(stories.reduce(64) { $0 + $1.readableBytes + 1 })
-        body.writeStaticString(#"{"stories":["#)
-        for (index, story) in stories.enumerated() {
-            if index > 0 { body.writeStaticString(",") }
-            body.writeImmutableBuffer(story)
-        }
-        body.writeStaticString("]")
-        if let next { body.writeString(#","nextCursor":"\#(next.token)""#) }
-        body.writeStaticString("}")
-        return body
-    }
-
-    /// `columns` of up to `limit + 1` stories newest first, after `cursor`, for a page to be cut from.
-    private func listRows(
-        _ columns: String, state: StoryState?, after cursor: Cursor?, limit: Int, logger: Logger
-    ) async throws -> [PostgresRow] {
-        guard Self.pageLimit.contains(limit) else {
-            throw WiredeskError.malformed(field: "limit", "expected 1 to \(Self.pageLimit.upperBound)")
-        }
-        // Compare at microsecond precision, as stored; the cursor carries microseconds.
-        let micros = cursor.map { Int64(($0.createdAt.timeIntervalSince1970 * 1_000_000).rounded()) }
-        return try await database.rows(
-            """
-            SELECT \(unescaped: columns) FROM stories
-            WHERE (\(state?.rawValue)::text IS NULL OR state = \(state?.rawValue))
-              AND (\(micros)::bigint IS NULL
-                   OR (created_at, id) < (to_timestamp(\(micros)::bigint / 1000000.0), \(cursor?.id)))
-            ORDER BY created_at DESC, id DESC
-            LIMIT \(limit + 1)
-            """,
-            logger: logger)
-    }
-
     // MARK: Writing
 
     public func create(_ content: StoryContent, by principal: Principal, logger: Logger) async throws -> Story {
@@ -150,13 +51,35 @@ public struct StoryStore: Sendable {
         return try await insert(content, by: principal, reason: nil, on: database, logger: logger)
     }
 
-    /// A draft made from agency copy, inside the ingest's own transaction.
+    /// A draft made from agency copy, inside the ingest's own transaction, on the desk `route`
+    /// sends it to (the create event's reason says which rule).
     func ingested(
-        _ content: StoryContent, reason: String, by principal: Principal, on connection: PostgresConnection,
-        logger: Logger
+        _ content: StoryContent, reason: String, route: DeskStore.Route?, by principal: Principal,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> Story {
         try Workflow.checkIngest(by: principal)
-        return try await insert(content, by: principal, reason: reason, on: connection, logger: logger)
+        return try await insert(
+            content, desk: route?.desk, by: principal, reason: [reason, route?.explanation].compactMap { $0 }.joined(separator: "; "),
+            on: connection, logger: logger)
+    }
+
+    /// Moves the story to a desk, to a person, or both (`Assignment`); the trail records an
+    /// `assign` event with what changed. An assignment that changes nothing writes nothing.
+    public func assign(
+        _ id: UUID, _ assignment: Assignment, reason: String? = nil, ifVersion: Int, by principal: Principal,
+        logger: Logger
+    ) async throws -> Story {
+        let reason = try Self.reason(reason)
+        try assignment.checkNotEmpty()
+        try Workflow.checkAssign(by: principal)
+        try await DeskStore(database: database).checkAssignable(assignment, logger: logger)
+        return try await change(id, ifVersion: ifVersion, light: true, on: database, logger: logger) { story, _ in
+            let changed = assignment.applied(to: story)
+            guard changed != story else { return nil }
+            return Change(
+                previous: story, story: changed, action: "assign", reason: reason, by: principal,
+                diff: Assignment.diff(from: story, to: changed))
+        }
     }
 
     /// Applies a JSON merge patch (RFC 7386) to the story's content; `reason`, when given, is
@@ -269,11 +192,12 @@ public struct StoryStore: Sendable {
     }
 
     private func insert(
-        _ content: StoryContent, by principal: Principal, reason: String?, on runner: some SQLRunner, logger: Logger
+        _ content: StoryContent, desk: String? = nil, by principal: Principal, reason: String?, on runner: some SQLRunner,
+        logger: Logger
     ) async throws -> Story {
         let story = Story(
             id: UUID.random(), state: .draft, version: 1, content: content, createdAt: Date(), createdBy: principal.name,
-            updatedAt: Date(), updatedBy: principal.name, publishedAt: nil, corrections: [], killNotice: nil)
+            updatedAt: Date(), updatedBy: principal.name, publishedAt: nil, corrections: [], killNotice: nil, desk: desk)
         let change = Change(previous: nil, story: story, action: "create", reason: reason, by: principal)
         let statement = try await Offload.run {
             try content.validate()
@@ -304,7 +228,7 @@ public struct StoryStore: Sendable {
             }
         guard let row = read.first else { throw WiredeskError.storyNotFound(id) }
         let cells = row.makeRandomAccess()
-        let now = try cells[11].decode(Date.self)
+        let now = try cells[13].decode(Date.self)
         // Decoding, patching, validating and diffing a large story is CPU work: off the event
         // loops. A small one's transition costs less than the two thread switches would.
         @Sendable func decideAll() throws -> (Story, Result<(Change, Write)?, any Error>) {
@@ -432,18 +356,22 @@ public struct StoryStore: Sendable {
         if let previous = change.previous {
             version = previous.version + 1
             var contentText: String?
-            // Only a revision reads the content back (a story's text is detoasted to be returned).
+            // Only a revision reads the content back (a story's text is detoasted to be returned), and
+            // only a change of the copy names the column: the search index's trigger fires on an
+            // update OF content, and a transition then costs it nothing.
             if story.content != previous.content {
                 let (text, value) = try encoded(story.content)
                 contentDiff = FieldDiff.between(try encoded(previous.content).value, value)
                 contentText = text
             }
             write = """
-                UPDATE stories SET state = \(story.state.rawValue), version = \(version),
-                    content = COALESCE(\(contentText)::jsonb, content), updated_at = now(), updated_by = \(p.name),
+                UPDATE stories SET state = \(story.state.rawValue),
+                    version = \(version)\(contentText.map { (text: String) -> SQL in ", content = \(text)::jsonb" } ?? ""),
+                    updated_at = now(), updated_by = \(p.name),
                     published_at = CASE WHEN \(story.state.rawValue) = 'published' THEN COALESCE(published_at, now())
                                         ELSE published_at END,
-                    corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice)
+                    corrections = \(corrections)::jsonb, kill_notice = \(story.killNotice), desk = \(story.desk),
+                    assignee = \(story.assignee)
                 WHERE id = \(story.id) AND version = \(previous.version)
                 RETURNING id, version, state, \(unescaped: contentText == nil ? "" : "content, ")created_at, updated_at,
                     published_at
@@ -453,8 +381,8 @@ public struct StoryStore: Sendable {
             let (contentText, value) = try encoded(story.content)
             contentDiff = FieldDiff.between(try encoded(StoryContent()).value, value)
             write = """
-                INSERT INTO stories (id, state, version, content, created_by, updated_by)
-                VALUES (\(story.id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name))
+                INSERT INTO stories (id, state, version, content, created_by, updated_by, desk)
+                VALUES (\(story.id), 'draft', 1, \(contentText)::jsonb, \(p.name), \(p.name), \(story.desk))
                 RETURNING id, version, state, content, created_at, updated_at, published_at
                 """
         }
@@ -508,7 +436,7 @@ public struct StoryStore: Sendable {
     /// `content::text` had PostgreSQL print the jsonb again.
     static let columns = """
         id, state, version, rendered, created_at, created_by, updated_at, updated_by, published_at, \
-        corrections::text, kill_notice
+        corrections::text, kill_notice, desk, assignee
         """
 
     static func decode(_ row: PostgresRow) throws -> Story {
@@ -519,9 +447,10 @@ public struct StoryStore: Sendable {
     private static func decodeMeasured(_ row: PostgresRow) throws -> (story: Story, bytes: Int) {
         let (
             id, state, version, rendered, createdAt, createdBy, updatedAt, updatedBy, publishedAt, corrections,
-            killNotice
+            killNotice, desk, assignee
         ) =
-            try row.decode((UUID, String, Int, String, Date, String, Date, String, Date?, String, String?).self)
+            try row.decode(
+                (UUID, String, Int, String, Date, String, Date, String, Date?, String, String?, String?, String?).self)
         let decoder = JSONCoding.decoder(stored: true)
         let story = Story(
             id: id, state: StoryState(rawValue: state) ?? .draft, version: version,
@@ -529,7 +458,7 @@ public struct StoryStore: Sendable {
             createdAt: createdAt, createdBy: createdBy, updatedAt: updatedAt, updatedBy: updatedBy,
             publishedAt: publishedAt,
             corrections: try decoder.decode([Correction].self, from: Data(corrections.utf8)),
-            killNotice: killNotice)
+            killNotice: killNotice, desk: desk, assignee: assignee)
         return (story, rendered.utf8.count)
     }
 }
