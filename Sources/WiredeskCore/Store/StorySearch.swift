@@ -266,16 +266,20 @@ public struct StorySearch: Sendable {
             return try await database.rows(
                 Self.sql(query, words: words, after: cursor, limit: limit, full: full), logger: logger)
         }
-        var rows: [PostgresRow] = []
-        if cursor.map({ $0.rank > 0 }) ?? true {
-            rows = try await database.rows(
-                Self.sql(query, words: words, after: cursor, limit: limit, full: full, tier: .head), logger: logger)
+        // One snapshot for both: a story edited in between is in one tier or the other, never both.
+        return try await database.transaction(logger: logger) { connection in
+            try await connection.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            var rows: [PostgresRow] = []
+            if cursor.map({ $0.rank > 0 }) ?? true {
+                rows = try await connection.rows(
+                    Self.sql(query, words: words, after: cursor, limit: limit, full: full, tier: .head), logger: logger)
+            }
+            if rows.count <= limit {
+                rows += try await connection.rows(
+                    Self.sql(query, words: words, after: cursor, limit: limit, full: full, tier: .body), logger: logger)
+            }
+            return rows
         }
-        if rows.count <= limit {
-            rows += try await database.rows(
-                Self.sql(query, words: words, after: cursor, limit: limit, full: full, tier: .body), logger: logger)
-        }
-        return rows
     }
 
     /// PostgreSQL's plan of the page's query, as it ran (`EXPLAIN ANALYZE`): for operators and
