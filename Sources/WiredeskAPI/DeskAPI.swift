@@ -82,7 +82,14 @@ extension API {
     ) throws -> BulkChange.Selection {
         switch (named, query) {
         case (let named?, nil):
-            return .stories(try named.map { BulkChange.Target(id: try storyID($0.id), version: $0.version) })
+            return .stories(
+                try named.map {
+                    // The generated types do not hold a version to the spec's range.
+                    if let version = $0.version, !(1...999_999_999).contains(version) {
+                        throw WiredeskError.malformed(field: "stories.version", "expected 1 to 999999999")
+                    }
+                    return BulkChange.Target(id: try storyID($0.id), version: $0.version)
+                })
         case (nil, let query?):
             let values = query.additionalProperties
             if let unknown = values.keys.sorted().first(where: { !StoryQuery.parameters.contains($0) }) {

@@ -132,6 +132,7 @@ import WiredeskTestSupport
                 (#"{"transition": "spike", "query": {}, "stories": [{"id": "\#(published)"}]}"#, 422),
                 (#"{"transition": "fly", "stories": [{"id": "\#(published)"}]}"#, 400),
                 (#"{"transition": "spike", "query": {"state": "nope"}}"#, 422),
+                (#"{"transition": "spike", "stories": [{"id": "\#(published)", "version": 0}]}"#, 400),
             ] {
                 let refused = try await api.send(.post, "/v1/stories/bulk/transitions", as: "ed", json: bad)
                 #expect(refused.status.code == status, "\(bad): \(refused.text)")

@@ -226,13 +226,16 @@ import WiredeskTestSupport
             (["urgencyMax": "10"], "urgencyMax"), (["urgencyMin": "x"], "urgencyMin"),
             (["createdSince": "yesterday"], "createdSince"), (["embargoed": "yes"], "embargoed"),
             (["order": "oldest"], "order"), (["order": "rank"], "order"), (["language": "english!"], "language"),
-            (["q": String(repeating: "a", count: 201)], "q"), (["q": "   "], "q"), (["q": "a\u{0}b"], "q"),
+            (["q": String(repeating: "a", count: 201)], "q"), (["q": "a\u{0}b"], "q"), (["q": "\u{84}"], "q"),
             (["desk": ""], "desk"), (["source": String(repeating: "s", count: 256)], "source"),
             (["publishedUntil": "2026-02-30T00:00:00Z"], "publishedUntil"),
         ] as [([String: String], String)] {
             let error = #expect(throws: WiredeskError.self, "\(parameters)") { try StoryQuery.parsing { parameters[$0] } }
             #expect(error?.fields.first?.field == field || error?.message.hasPrefix("\(field):") == true, "\(String(describing: error))")
         }
+        // An empty or blank search box is no words.
+        #expect(try StoryQuery.parsing { $0 == "q" ? "" : nil } == StoryQuery())
+        #expect(try StoryQuery.parsing { $0 == "q" ? " \t " : nil } == StoryQuery())
         // A cursor belongs to its order.
         let id = UUID()
         let rank = StoryQuery.Cursor(order: .rank, rank: 0.25, micros: 1_767_225_600_000_000, id: id)

@@ -62,9 +62,9 @@ public struct StoryQuery: Sendable, Equatable {
     /// CLI options give them: each value is checked, and refused naming its parameter.
     public static func parsing(_ value: (String) -> String?) throws -> StoryQuery {
         var q = StoryQuery()
-        q.text = try FilterValue.text(value("q"), "q", maximum: textLimit)
-        if let q = q.text, q.allSatisfy(\.isWhitespace) {
-            throw WiredeskError.malformed(field: "q", "expected words to search for")
+        // An empty or blank search box is no words: it lists.
+        if let text = value("q"), !text.allSatisfy(\.isWhitespace) {
+            q.text = try FilterValue.text(text, "q", maximum: textLimit)
         }
         if let states = value("state") {
             q.states = try states.split(separator: ",", omittingEmptySubsequences: false).map {
