@@ -19,8 +19,7 @@ extension API {
         let id = try Self.storyID(input.path.id)
         let version = try Self.version(ifMatch: input.headers.ifMatch)
         guard case .json(let request) = input.body else { throw Self.unsupportedBody }
-        let fields = try JSONValue(request)
-        try Self.refuseUnknown(fields, known: ["desk", "assignee", "reason"])
+        let fields = try Self.known(JSONValue(request), ["desk", "assignee", "reason"])
         let reason: String? =
             switch fields["reason"] {
             case .string(let text)?: text
@@ -53,17 +52,12 @@ extension API {
         return .ok(.init(body: .json(.init(report))))
     }
 
+    /// The object, once no field of it is one its schema does not name (the generated types keep any).
     static func known(_ fields: JSONValue, _ names: Set<String>) throws -> JSONValue {
-        try refuseUnknown(fields, known: names)
-        return fields
-    }
-
-    /// Refuses a field the object's schema does not name (the generated types keep any).
-    static func refuseUnknown(_ fields: JSONValue, known: Set<String>) throws {
-        guard case .object(let object) = fields else { return }
-        if let key = object.keys.sorted().first(where: { !known.contains($0) }) {
+        if case .object(let object) = fields, let key = object.keys.sorted().first(where: { !names.contains($0) }) {
             throw WiredeskError.malformed(field: key, "unknown field")
         }
+        return fields
     }
 
     /// `desk` and `assignee` of a JSON object: absent keeps, `null` clears, a name sets.
