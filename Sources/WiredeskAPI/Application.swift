@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import HTTPTypes
 public import Hummingbird
 public import Logging
@@ -34,13 +34,19 @@ public struct ServerSettings: Sendable {
     public var ingest: IngestSettings
     /// The most stories one bulk call changes.
     public var bulkMaximum: Int
+    /// Where users reach the server when a proxy is in front (`https://desk.example.org`): with
+    /// https, the desk's cookies are Secure, and its forms must come from that origin.
+    public var publicURL: URL?
+    /// Sign-in attempts per address and per account.
+    public var signIn: SignInLimits
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseURL, maximumConnections: Int = 20,
         maximumBodySize: Int = 1 << 20, databaseTimeout: Duration = .seconds(5), databaseLimits: SessionLimits = .server,
         connections: ConnectionLimits = ConnectionLimits(), sealInterval: Duration? = .milliseconds(500),
         feedStreams: FeedStreamLimits = FeedStreamLimits(), webhooks: WebhookSettings = WebhookSettings(),
-        ingest: IngestSettings = IngestSettings(), bulkMaximum: Int = BulkChange.defaultMaximum
+        ingest: IngestSettings = IngestSettings(), bulkMaximum: Int = BulkChange.defaultMaximum, publicURL: URL? = nil,
+        signIn: SignInLimits = SignInLimits()
     ) {
         self.host = host
         self.port = port
@@ -55,6 +61,8 @@ public struct ServerSettings: Sendable {
         self.webhooks = webhooks
         self.ingest = ingest
         self.bulkMaximum = bulkMaximum
+        self.publicURL = publicURL
+        self.signIn = signIn
     }
 }
 
@@ -72,7 +80,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
         metrics: registry,
         readiness: Readiness { try await database.ping(timeout: .seconds(2), logger: logger) })
 
-    let router = Router()
+    let router = Router(context: WiredeskRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: AccessLogMiddleware())
     router.add(middleware: RequestMetricsMiddleware())
@@ -90,12 +98,17 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     let feed = FeedStore(database: database)
     let watcher = FeedWatcher(feed: feed, url: settings.database, logger: logger)
     FeedRoutes(feed: feed, watcher: watcher, streams: FeedStreams(limits: settings.feedStreams)).register(on: router)
+    let stories = StoryWatcher(url: settings.database, logger: logger)
+    DeskRoutes(
+        database: database, sessions: SessionStore(database: database, limits: settings.signIn), watcher: stories,
+        publicURL: settings.publicURL
+    ).register(on: router)
     try api.registerHandlers(
         on: router,
         configuration: .init(dateTranscoder: RFC3339DateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
         middlewares: [PlainResponseHeaders(), QueryEncoding()])
 
-    var services: [any Service] = [database.client, watcher]
+    var services: [any Service] = [database.client, watcher, stories]
     if let interval = settings.sealInterval {
         services.append(Periodic.sealer(database: database, interval: interval, logger: logger))
     }

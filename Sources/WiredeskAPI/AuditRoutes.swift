@@ -71,9 +71,19 @@ struct AuditRoutes {
 struct QueryItems {
     private var items: [(name: String, value: String)] = []
 
+    static let empty = QueryItems()
+
+    private init() {}
+
     init(_ uri: URI) throws {
-        guard let query = uri.query, !query.isEmpty else { return }
-        try QueryEncoding.check(query[...])
+        try self.init(encoded: uri.query?[...] ?? "")
+    }
+
+    /// `name=value&…`, percent-encoded with `+` for a space: a query, or a form's body
+    /// (application/x-www-form-urlencoded).
+    init(encoded query: Substring) throws {
+        guard !query.isEmpty else { return }
+        try QueryEncoding.check(query)
         func decoded(_ text: Substring) -> String {
             let spaced = text.replacingOccurrences(of: "+", with: " ")
             return spaced.removingPercentEncoding ?? spaced
@@ -85,6 +95,9 @@ struct QueryItems {
     }
 
     subscript(name: String) -> String? { items.first { $0.name == name }?.value }
+
+    /// Every value given for `name`, in order.
+    func all(_ name: String) -> [String] { items.filter { $0.name == name }.map(\.value) }
 
     /// `limit`, a whole number; its range is the Core's to check.
     func limit(default value: Int) throws -> Int {

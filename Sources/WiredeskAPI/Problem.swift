@@ -44,6 +44,7 @@ struct Problem: Error, Encodable, Sendable {
             case .forbidden: .forbidden
             case .invalidTransition, .embargo: .conflict
             case .unauthenticated: .unauthorized
+            case .throttled: .tooManyRequests
             case .unavailable: .serviceUnavailable
             }
         self.init(status, kind: error.problemKind, detail: error.message)
@@ -54,6 +55,7 @@ struct Problem: Error, Encodable, Sendable {
         switch error.kind {
         case .unauthenticated: headers[.wwwAuthenticate] = #"Bearer realm="wiredesk""#
         case .unavailable: headers[.retryAfter] = "2"
+        case .throttled: headers[.retryAfter] = String(error.retryAfter ?? 60)
         default: break
         }
     }

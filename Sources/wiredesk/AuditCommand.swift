@@ -15,7 +15,7 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Only events about this story (id).") var story: String?
         @Option(help: "Only events by this user.") var actor: String?
         @Option(help: "Only this action (create, edit, approve, user.disable, token.create, …).") var action: String?
-        @Option(help: "Only changes made through cli, api or ingest.") var source: ChangeSource?
+        @Option(help: "Only changes made through cli, api, ingest or desk (the web desk).") var source: ChangeSource?
         @Option(help: "From this time on (RFC 3339, e.g. 2026-11-01T00:00:00Z).") var since: String?
         @Option(help: "Before this time (RFC 3339).") var until: String?
         @Option(help: "Only events of this HTTP request (its X-Request-ID).") var requestId: String?

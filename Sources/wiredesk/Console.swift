@@ -45,7 +45,7 @@ enum Console {
         case .conflict: 4
         case .forbidden, .unauthenticated: 5
         case .invalidTransition, .unmetRequirement, .embargo: 6
-        case .unavailable: 7
+        case .unavailable, .throttled: 7
         }
     }
 

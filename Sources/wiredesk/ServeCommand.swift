@@ -71,6 +71,19 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The most stories one bulk call (POST /v1/stories/bulk/…) changes.")
     var bulkMax = Int(ProcessInfo.processInfo.environment["WIREDESK_BULK_MAX"] ?? "") ?? BulkChange.defaultMaximum
 
+    @Option(
+        help: """
+            Where users reach this server, when a proxy is in front (https://desk.example.org): with https \
+            the web desk's cookies are Secure, and its forms are accepted from that origin only.
+            """)
+    var publicURL = ProcessInfo.processInfo.environment["WIREDESK_PUBLIC_URL"]
+
+    @Option(help: "Web desk sign-in attempts from one address per 15 minutes.")
+    var signInAddressLimit = Int(ProcessInfo.processInfo.environment["WIREDESK_SIGNIN_ADDRESS_LIMIT"] ?? "") ?? 30
+
+    @Option(help: "Web desk sign-in attempts at one account per 15 minutes (a success clears them).")
+    var signInAccountLimit = Int(ProcessInfo.processInfo.environment["WIREDESK_SIGNIN_ACCOUNT_LIMIT"] ?? "") ?? 10
+
     @Option(help: "Seconds between heartbeats on a quiet feed stream.")
     var streamHeartbeat = Double(ProcessInfo.processInfo.environment["WIREDESK_STREAM_HEARTBEAT"] ?? "") ?? 15
 
@@ -114,6 +127,14 @@ struct ServeCommand: AsyncParsableCommand {
         ] where !(value >= 0 && value <= 86_400) {
             throw ValidationError("\(name) must be a number of seconds (0: no limit)")
         }
+        if let publicURL {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                url.path.isEmpty || url.path == "/", url.query == nil
+            else { throw ValidationError("--public-url must be an origin such as https://desk.example.org") }
+        }
+        guard (1...100_000).contains(signInAddressLimit), (1...100_000).contains(signInAccountLimit) else {
+            throw ValidationError("--sign-in-address-limit and --sign-in-account-limit must be 1 to 100000")
+        }
         guard BulkChange.maximums.contains(bulkMax) else {
             throw ValidationError("--bulk-max must be 1 to \(BulkChange.maximums.upperBound)")
         }
@@ -152,7 +173,8 @@ struct ServeCommand: AsyncParsableCommand {
                     timeout: Self.duration(webhookTimeout)!),
                 ingest: IngestSettings(
                     enabled: !noIngest, tick: Self.duration(ingestTick)!, parallelFiles: ingestParallel),
-                bulkMaximum: bulkMax)
+                bulkMaximum: bulkMax, publicURL: publicURL.flatMap(URL.init(string:)),
+                signIn: SignInLimits(perAddress: signInAddressLimit, perAccount: signInAccountLimit))
             logger.info("starting", metadata: ["database": "\(settings.database.redacted)"])
             try await settings.database.refuseExcessPrivilege(logger: logger)
             let app = try buildApplication(settings, logger: logger)

@@ -21,7 +21,7 @@ struct AdminActor: ParsableArguments {
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self, Enable.self, RoleCmd.self])
+        commandName: "user", abstract: "Manage users.", subcommands: [Add.self, List.self, Disable.self, Enable.self, RoleCmd.self, Passwd.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a user with a role.")
@@ -79,6 +79,41 @@ struct UserCommand: AsyncParsableCommand {
                     name, by: try await actor.principal(users, logger: logger), logger: logger)
                 if actor.json { try Console.printJSON(user) } else { print("disabled \(user.name)") }
             }
+        }
+    }
+
+    struct Passwd: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a user's password for the web desk, read from standard input.",
+            discussion: """
+                The password is the first line of standard input (10 to 72 bytes), so it never appears \
+                in the process list or the shell's history: `printf '%s' "$PASSWORD" | wiredesk user \
+                passwd rita`. It is stored as a bcrypt hash. The user's desk sessions end at once.
+                """)
+        @Argument var name: String
+        @OptionGroup var actor: AdminActor
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            let (name, actor) = (name, actor)
+            // One line at most 1 KiB: what a terminal or a pipe hands over, never a file read whole.
+            var bytes: [UInt8] = []
+            while let byte = Self.readByte(), byte != UInt8(ascii: "\n"), bytes.count <= 1024 { bytes.append(byte) }
+            if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
+            guard let password = String(validating: bytes, as: UTF8.self) else {
+                throw Console.report(WiredeskError.invalid(field: "password", "not UTF-8 text"), json: actor.json)
+            }
+            try await database.run(json: actor.json) { database, logger in
+                let users = UserStore(database: database)
+                try await users.setPassword(
+                    of: name, to: password, by: try await actor.principal(users, logger: logger), logger: logger)
+                if actor.json { try Console.printJSON(["user": name]) } else { print("password set for \(name)") }
+            }
+        }
+
+        private static func readByte() -> UInt8? {
+            var byte: UInt8 = 0
+            return read(0, &byte, 1) == 1 ? byte : nil
         }
     }
 

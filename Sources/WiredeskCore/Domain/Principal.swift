@@ -20,6 +20,8 @@ public enum Role: String, Codable, CaseIterable, Sendable {
 /// Where a change came from, as recorded in the audit trail.
 public enum ChangeSource: String, Codable, Sendable {
     case cli, api, ingest
+    /// The web desk (`/desk`), signed in with a password or a token.
+    case desk
 }
 
 /// Who is acting, in which role, and through which door.

@@ -20,6 +20,8 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
         /// Publishing before the embargo lifts.
         case embargo
         case unauthenticated
+        /// Too many attempts (sign-in guesses): try again after `retryAfter` seconds.
+        case throttled
         /// The database is unreachable.
         case unavailable
     }
@@ -39,16 +41,19 @@ public struct WiredeskError: Error, Equatable, Sendable, CustomStringConvertible
     public var rule: String?
     public var fields: [FieldError]
     public var currentVersion: Int?
+    /// For `throttled`: seconds until another attempt may be made.
+    public var retryAfter: Int?
 
     public init(
         _ kind: Kind, _ message: String, rule: String? = nil, fields: [FieldError] = [],
-        currentVersion: Int? = nil
+        currentVersion: Int? = nil, retryAfter: Int? = nil
     ) {
         self.kind = kind
         self.message = message
         self.rule = rule
         self.fields = fields
         self.currentVersion = currentVersion
+        self.retryAfter = retryAfter
     }
 
     /// The error's name where it is shown to clients (a problem document's type, a bulk outcome):

@@ -92,6 +92,9 @@ public enum Workflow {
     /// Who a story may be assigned to: the desk's people, not scripts, auditors or partners.
     public static let assignees: Set<Role> = [.reporter, .editor, .admin]
 
+    /// Who discusses a story in its internal comments: the desk's people.
+    public static let commenters: Set<Role> = [.reporter, .editor, .publisher]
+
     // MARK: Checks
 
     public static func checkRead(by principal: Principal) throws {
@@ -104,6 +107,34 @@ public enum Workflow {
 
     public static func checkIngest(by principal: Principal) throws {
         try checkRole(principal, in: ingesters, rule: "ingest.role", doing: "take agency copy in")
+    }
+
+    public static func checkComment(by principal: Principal) throws {
+        try checkRole(principal, in: commenters, rule: "comment.role", doing: "comment on stories")
+    }
+
+    /// The transitions `principal` may try on `story` now, as far as state, role and ownership go;
+    /// what the copy still lacks is for `check` to say, naming the rule.
+    public static func available(to principal: Principal, on story: Story) -> [Transition] {
+        Transition.allCases.filter { transition in
+            guard rules[transition]!.from.contains(story.state), (try? checkRole(for: transition, by: principal)) != nil
+            else { return false }
+            guard transition == .submit else { return true }
+            return (try? checkOwnDraft(story, by: principal, rule: "", doing: "")) != nil
+        }
+    }
+
+    /// Whether the transition's rule asks for words from the one making it (a reason, a note).
+    public static func asksForReason(_ transition: Transition) -> Bool {
+        rules[transition]!.requires.contains { [.reason, .correctionNote, .killNotice].contains($0) }
+    }
+
+    /// Whether `principal` may edit the story's copy in its state (published copy: by correcting).
+    public static func mayEdit(_ story: Story, by principal: Principal) -> Bool {
+        if story.state == .published { return (try? checkRole(for: .correct, by: principal)) != nil }
+        guard let edit = edits[story.state] else { return false }
+        return (try? checkRole(principal, in: edit.roles, rule: "", doing: "")) != nil
+            && (try? checkOwnDraft(story, by: principal, rule: "", doing: "")) != nil
     }
 
     public static func checkAssign(by principal: Principal) throws {

@@ -107,6 +107,21 @@ public enum Revisions {
         try await fetch([number], of: storyID, database: database, logger: logger)[0]
     }
 
+    /// The story's content as it was at `version`: the last revision written at or before it (a
+    /// transition moves the version on without a revision). Nil before the first.
+    public static func content(
+        asOf version: Int, of storyID: UUID, database: Database, logger: Logger
+    ) async throws -> StoryContent? {
+        let rows = try await database.rows(
+            """
+            SELECT content::text FROM revisions WHERE story_id = \(storyID) AND version <= \(version)
+            ORDER BY number DESC LIMIT 1
+            """,
+            logger: logger)
+        guard let text = try rows.first?.decode(String.self) else { return nil }
+        return try JSONCoding.decoder(stored: true).decode(StoryContent.self, from: Data(text.utf8))
+    }
+
     /// What changed from revision `a` to revision `b` (either order).
     public static func diff(
         _ a: Int, _ b: Int, of storyID: UUID, database: Database, logger: Logger

@@ -12,6 +12,8 @@ public struct StoryQuery: Sendable, Equatable {
         case updated
         /// Best match first (a headline hit outranks a body hit), then newest: only with words.
         case rank
+        /// Most urgent first (urgency 1; none last), then newest.
+        case urgent
     }
 
     /// A desk or a person, or none at all (`-`).
@@ -121,8 +123,9 @@ public struct StoryQuery: Sendable, Equatable {
 
     public var effectiveOrder: Order { order ?? (text == nil ? .newest : .rank) }
 
-    /// Where a page ends, in the order it was read in: the rank (for `rank`), the time (created,
-    /// or updated for `updated`) in microseconds, and the id. Any token of the shape is a position.
+    /// Where a page ends, in the order it was read in: the rank (for `rank`) or the urgency (for
+    /// `urgent`, 10 for none), the time (created, or updated for `updated`) in microseconds, and
+    /// the id. Any token of the shape is a position.
     public struct Cursor: Equatable, Sendable {
         public var order: Order
         public var rank: Float
@@ -137,7 +140,8 @@ public struct StoryQuery: Sendable, Equatable {
         }
 
         /// `1641538800000000-1f0c…` (newest), `u1641538800000000-1f0c…` (updated),
-        /// `r3f1c28f6.1641538800000000-1f0c…` (rank: its bits as 8 hex digits).
+        /// `r3f1c28f6.1641538800000000-1f0c…` (rank: its bits as 8 hex digits),
+        /// `g3.1641538800000000-1f0c…` (urgent: the urgency).
         public var token: String {
             let position = "\(micros)-\(id.uuidString.lowercased())"
             switch order {
@@ -146,6 +150,7 @@ public struct StoryQuery: Sendable, Equatable {
             case .rank:
                 let bits = String(rank.bitPattern, radix: 16)
                 return "r" + String(repeating: "0", count: 8 - bits.count) + bits + "." + position
+            case .urgent: return "g\(Int(rank))." + position
             }
         }
 
@@ -165,6 +170,14 @@ public struct StoryQuery: Sendable, Equatable {
                 else { throw bad }
                 rank = Float(bitPattern: value)
                 rest = rest.dropFirst(10)
+            case "g":
+                order = .urgent
+                let digits = rest.dropFirst().prefix { $0 != "." }
+                guard let urgency = ASCII.number(digits.utf8, maxDigits: 2), (1...10).contains(urgency),
+                    rest.dropFirst(1 + digits.count).first == "."
+                else { throw bad }
+                rank = Float(urgency)
+                rest = rest.dropFirst(2 + digits.count)
             default:
                 order = .newest
                 rank = 0
@@ -233,7 +246,8 @@ public struct StorySearch: Sendable {
         let rows = try await rows(query, after: cursor, limit: limit, full: full, logger: logger)
         let (items, next) = try KeysetPage.cut(rows, limit: limit, maximumBytes: maximumBytes) { row in
             let (item, rank, micros, id) = try row.decode((ByteBuffer, Float?, Int64, UUID).self)
-            let position = StoryQuery.Cursor(order: order, rank: order == .rank ? rank ?? 0 : 0, micros: micros, id: id)
+            let position = StoryQuery.Cursor(
+                order: order, rank: order == .rank || order == .urgent ? rank ?? 0 : 0, micros: micros, id: id)
             return (item, item.readableBytes, position)
         }
         return Page(items: items, next: next)
@@ -373,6 +387,11 @@ public struct StorySearch: Sendable {
                 var sort = "s.\(time) DESC, s.story_id DESC"
                 var position: SQL =
                     cursor == nil ? "" : "AND (s.\(unescaped: time), s.story_id) < (\(at), \(cursor!.id)::uuid)"
+                if order == .urgent {
+                    rank = Self.urgency("s")
+                    sort = "rank, s.created_at DESC, s.story_id DESC"
+                    position = cursor.map { Self.after($0, at: at, own: "s", id: "s.story_id") } ?? ""
+                }
                 switch tier {
                 case .head?:
                     // The head is part of the document: a head that holds the words, the document does.
@@ -402,6 +421,14 @@ public struct StorySearch: Sendable {
             }
             page = branches.first ?? "SELECT \(unescaped: columns), NULL::tsquery AS query, NULL::real AS rank FROM story_search s WHERE FALSE"
             for branch in branches.dropFirst() { page = "\(page) UNION ALL \(branch)" }
+        } else if order == .urgent {
+            page = """
+                SELECT \(unescaped: columns), NULL::tsquery AS query, \(Self.urgency("s")) AS rank
+                FROM stories st JOIN story_search s ON s.story_id = st.id
+                WHERE \(filters) \(cursor.map { Self.after($0, at: at, own: "st", id: "st.id") } ?? "")
+                ORDER BY rank, st.created_at DESC, st.id DESC
+                LIMIT \(limit + 1)
+                """
         } else {
             let position: SQL =
                 cursor == nil ? "" : "AND (st.\(unescaped: time), st.id) < (\(at), \(cursor!.id)::uuid)"
@@ -413,7 +440,12 @@ public struct StorySearch: Sendable {
                 LIMIT \(limit + 1)
                 """
         }
-        let sort = order == .rank ? "rank DESC, created_at DESC, id DESC" : "\(time) DESC, id DESC"
+        let sort =
+            switch order {
+            case .rank: "rank DESC, created_at DESC, id DESC"
+            case .urgent: "rank, created_at DESC, id DESC"
+            case .newest, .updated: "\(time) DESC, id DESC"
+            }
         // Snippets of the standfirst and lead come from the copy itself, read for the page's stories alone.
         let snippets =
             query.text == nil
@@ -435,7 +467,8 @@ public struct StorySearch: Sendable {
                 'id', id, 'slug', slug, 'headline', headline, 'state', state, 'desk', desk, 'assignee', assignee,
                 'urgency', urgency, 'source', source, 'language', language, 'embargo', api_timestamp(embargo),
                 'version', version, 'createdAt', api_timestamp(created_at), 'updatedAt', api_timestamp(updated_at),
-                'publishedAt', api_timestamp(published_at), 'rank', \(query.text == nil ? "NULL" : "rank"),
+                'publishedAt', api_timestamp(published_at),
+                'rank', \(query.text == nil || order == .urgent ? "NULL" : "rank"),
                 'snippets', \(snippets)))::text
             """
         return """
@@ -444,6 +477,20 @@ public struct StorySearch: Sendable {
             \(unescaped: copy)
             ORDER BY \(unescaped: sort)
             LIMIT \(limit + 1)
+            """
+    }
+
+    /// Urgency as the `urgent` order sorts it: 1 first, none (10) last.
+    private static func urgency(_ alias: String) -> SQL {
+        "coalesce(\(unescaped: alias).urgency, 10)::real"
+    }
+
+    /// Past `cursor` in the `urgent` order: less urgent, or as urgent and older.
+    private static func after(_ cursor: StoryQuery.Cursor, at: SQL, own: String, id: String) -> SQL {
+        let urgency = urgency("s")
+        return """
+            AND (\(urgency) > \(cursor.rank)::real
+                 OR (\(urgency) = \(cursor.rank)::real AND (\(unescaped: own).created_at, \(unescaped: id)) < (\(at), \(cursor.id)::uuid)))
             """
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HummingbirdBcrypt
 import Logging
 import PostgresNIO
 
@@ -77,10 +78,12 @@ public struct UserStore: Sendable {
             .map(Self.decodeUser)
     }
 
-    /// A disabled user can no longer act: their tokens and `--as` are refused from the next request.
+    /// A disabled user can no longer act: their tokens and `--as` are refused from the next request,
+    /// and their desk sessions end.
     public func disable(_ name: String, by principal: Principal, logger: Logger) async throws -> User {
         try await change(
-            name, unless: { $0.disabledAt != nil }, set: "disabled_at = now()", by: principal, logger: logger
+            name, unless: { $0.disabledAt != nil }, set: "disabled_at = now()", endingSessions: true, by: principal,
+            logger: logger
         ) { _ in AuditEntry(principal: principal, action: "user.disable", subject: name) }.user
     }
 
@@ -112,8 +115,10 @@ public struct UserStore: Sendable {
 
     /// An admin's change to a user and its event, in one transaction, with the user's row locked:
     /// nothing is written if the user is already as asked (`done`).
+    /// `endingSessions`: the user's desk sessions end in the same transaction, on every server at once.
     private func change(
-        _ name: String, unless done: @escaping @Sendable (User) -> Bool, set assignment: SQL, by principal: Principal,
+        _ name: String, unless done: @escaping @Sendable (User) -> Bool, set assignment: SQL,
+        endingSessions: Bool = false, by principal: Principal,
         logger: Logger, event: @escaping @Sendable (_ before: User) -> AuditEntry
     ) async throws -> (user: User, changed: Bool) {
         try Self.checkAdmin(principal)
@@ -126,6 +131,7 @@ public struct UserStore: Sendable {
                 "UPDATE users SET \(assignment) WHERE name = \(name) RETURNING \(unescaped: Self.userColumns)",
                 logger: logger)
             let after = try await Self.decodeUsers(rows)[0]
+            if endingSessions { try await SessionStore.end(sessionsOf: name, on: connection, logger: logger) }
             try await AuditLog.record(event(before), on: connection, logger: logger)
             return (after, true)
         }
@@ -140,6 +146,59 @@ public struct UserStore: Sendable {
         return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
     }
 
+    // MARK: Passwords
+
+    /// bcrypt's work factor: about a quarter of a second a hash on a server core.
+    static let bcryptCost: UInt8 = 12
+    /// bcrypt reads at most 72 bytes; a longer password would be checked only in part.
+    public static let passwordBytes = 10...72
+
+    /// Sets the user's desk password, stored as a bcrypt hash. Their desk sessions end, on every
+    /// server at once: whoever had the old password is signed out.
+    public func setPassword(of name: String, to password: String, by principal: Principal, logger: Logger) async throws {
+        try Self.checkAdmin(principal)
+        guard Self.passwordBytes.contains(password.utf8.count) else {
+            throw WiredeskError.invalid(
+                field: "password",
+                "a password is \(Self.passwordBytes.lowerBound) to \(Self.passwordBytes.upperBound) bytes (bcrypt reads no more)")
+        }
+        guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw WiredeskError.invalid(field: "password", "a password has no control characters (a line break, a tab)")
+        }
+        let hash = try await Offload.run { Bcrypt.hash(password, cost: Self.bcryptCost) }
+        try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.rows(
+                "UPDATE users SET password_hash = \(hash), password_changed_at = now() WHERE name = \(name) RETURNING name",
+                logger: logger)
+            guard !rows.isEmpty else { throw Self.noSuchUser(name) }
+            try await SessionStore.end(sessionsOf: name, on: connection, logger: logger)
+            try await AuditLog.record(
+                AuditEntry(principal: principal, action: "user.passwd", subject: name), on: connection, logger: logger)
+        }
+    }
+
+    /// The enabled user `name` if `password` is theirs, nil otherwise. An unknown user, one with
+    /// no password and a disabled one cost the same hash as a wrong password, so the answer's
+    /// timing does not tell which names exist.
+    func checkPassword(_ password: String, of name: String, source: ChangeSource, logger: Logger) async throws
+        -> Principal?
+    {
+        let rows = try await database.rows(
+            "SELECT role, disabled_at IS NULL, password_hash FROM users WHERE name = \(name)", logger: logger)
+        let found = try rows.first?.decode((String, Bool, String?).self)
+        let hash = found?.2
+        let matches = try await Offload.run {
+            // The decoy is made here on first use, off the event loops, like every other hash.
+            let checked = Bcrypt.verify(password, hash: hash ?? Self.decoyHash)
+            return checked && password.utf8.count <= Self.passwordBytes.upperBound && !password.utf8.contains(0)
+        }
+        guard matches, let (role, enabled, stored) = found, enabled, stored != nil else { return nil }
+        return Principal(name: name, role: Role(rawValue: role) ?? .auditor, source: source)
+    }
+
+    /// A hash of nothing anyone can type, checked against for names that have no password.
+    private static let decoyHash = Bcrypt.hash(UUID().uuidString + UUID().uuidString, cost: bcryptCost)
+
     // MARK: Tokens
 
     /// Returns the token itself, which is never stored and cannot be shown again. With
@@ -150,14 +209,7 @@ public struct UserStore: Sendable {
         try Self.checkAdmin(principal)
         if let lifetime { try TokenLifetime.check(lifetime) }
         let seconds = lifetime?.components.seconds
-        var bytes = [UInt8](repeating: 0, count: 32)
-        var generator = SystemRandomNumberGenerator()
-        for i in bytes.indices { bytes[i] = generator.next() }
-        let token =
-            "wd_"
-            + Data(bytes).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let token = "wd_" + RandomSecret.make()
         let id = UUID.random()
         let info = try await database.transaction(logger: logger) { connection in
             let users = try await connection.query(
