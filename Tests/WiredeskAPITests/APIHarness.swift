@@ -21,7 +21,8 @@ struct APIHarness: Sendable {
 
     static func with(
         maximumBodySize: Int = 1 << 20, feedStreams: FeedStreamLimits = FeedStreamLimits(),
-        webhooks: WebhookSettings = WebhookSettings(enabled: false), _ body: @Sendable (APIHarness) async throws -> Void
+        webhooks: WebhookSettings = WebhookSettings(enabled: false), publicURL: URL? = nil,
+        signIn: SignInLimits = SignInLimits(), _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         try await Newsroom.with { newsroom in
             var tokens: [String: String] = [:]
@@ -34,7 +35,7 @@ struct APIHarness: Sendable {
                 ServerSettings(
                     port: 0, database: newsroom.url, maximumConnections: 6, maximumBodySize: maximumBodySize,
                     databaseTimeout: .seconds(60), feedStreams: feedStreams, webhooks: webhooks,
-                    ingest: IngestSettings(enabled: false)),
+                    ingest: IngestSettings(enabled: false), publicURL: publicURL, signIn: signIn),
                 logger: TestDatabase.logger)
             let frozenTokens = tokens
             try await app.test(.ahc(.http)) { client in

@@ -13,6 +13,8 @@ public final class EventStreamClient: @unchecked Sendable {
         public var data: String
         /// A comment line (`: heartbeat`) rather than an event.
         public var comment: String?
+        /// The event's type (`event: story`), if it has one.
+        public var name: String? = nil
     }
 
     private let http: RawHTTP
@@ -66,6 +68,7 @@ public final class EventStreamClient: @unchecked Sendable {
                 for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
                     if line.hasPrefix(":") { event.comment = line.dropFirst().trimmingCharacters(in: .whitespaces) }
                     if line.hasPrefix("id: ") { event.id = String(line.dropFirst(4)) }
+                    if line.hasPrefix("event: ") { event.name = String(line.dropFirst(7)) }
                     if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
                 }
                 event.data = data.joined(separator: "\n")

@@ -115,7 +115,5 @@ struct DeskErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 }
 
 extension HTTPField.Name {
-    static let contentSecurityPolicy = Self("Content-Security-Policy")!
-    static let xContentTypeOptions = Self("X-Content-Type-Options")!
     static let referrerPolicy = Self("Referrer-Policy")!
 }

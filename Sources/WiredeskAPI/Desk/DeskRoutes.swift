@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import ServiceLifecycle
 import WiredeskCore
 
 /// The editors' desk in the browser (`/desk`): sign-in, the queue, the story page, history and
@@ -161,23 +162,28 @@ struct DeskRoutes {
             headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-store"],
             body: ResponseBody { writer in
                 try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                // A change, nil for a heartbeat; finished when the server shuts down.
                 let (wakes, wake) = AsyncStream.makeStream(of: String?.self, bufferingPolicy: .bufferingNewest(32))
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await change in changes { wake.yield(change) }
-                        wake.finish()
-                    }
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: .seconds(15))
-                            wake.yield(nil)
+                try await withGracefulShutdownHandler {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for await change in changes { wake.yield(change) }
+                            wake.finish()
+                        }
+                        group.addTask {
+                            while true {
+                                try await Task.sleep(for: .seconds(15))
+                                wake.yield(nil)
+                            }
+                        }
+                        defer { group.cancelAll() }
+                        for await next in wakes {
+                            let line = next.map { "event: story\ndata: \($0)\n\n" } ?? ": heartbeat\n\n"
+                            try await writer.write(ByteBuffer(string: line))
                         }
                     }
-                    for await next in wakes {
-                        let line = next.map { "event: story\ndata: \($0)\n\n" } ?? ": heartbeat\n\n"
-                        try await writer.write(ByteBuffer(string: line))
-                    }
-                    group.cancelAll()
+                } onGracefulShutdown: {
+                    wake.finish()
                 }
                 try await writer.finish(nil)
             })

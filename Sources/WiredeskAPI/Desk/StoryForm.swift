@@ -47,27 +47,28 @@ struct StoryForm: Equatable {
         }
     }
 
-    /// The form as posted, for a story with `pictureCount` pictures. Browsers send a textarea's
-    /// line breaks as CR LF.
-    init(_ form: QueryItems, pictureCount: Int) {
-        func field(_ name: String) -> String { (form[name] ?? "").replacingOccurrences(of: "\r\n", with: "\n") }
-        headline = field("headline")
-        slug = field("slug")
-        standfirst = field("standfirst")
-        datelinePlace = field("dateline_place")
-        datelineDate = field("dateline_date")
-        source = field("source")
-        bylines = field("bylines")
-        creditline = field("creditline")
-        urgency = field("urgency")
-        embargo = field("embargo")
-        keywords = field("keywords")
-        ednote = field("ednote")
-        body = field("body")
-        pictures = (0..<pictureCount).map { i in
+    /// The form as posted over `base` (the story's own form): a field the post lacks is as it was.
+    /// Browsers send a textarea's line breaks as CR LF.
+    init(_ form: QueryItems, over base: StoryForm) {
+        self = base
+        func field(_ name: String) -> String? { form[name]?.replacingOccurrences(of: "\r\n", with: "\n") }
+        headline = field("headline") ?? base.headline
+        slug = field("slug") ?? base.slug
+        standfirst = field("standfirst") ?? base.standfirst
+        datelinePlace = field("dateline_place") ?? base.datelinePlace
+        datelineDate = field("dateline_date") ?? base.datelineDate
+        source = field("source") ?? base.source
+        bylines = field("bylines") ?? base.bylines
+        creditline = field("creditline") ?? base.creditline
+        urgency = field("urgency") ?? base.urgency
+        embargo = field("embargo") ?? base.embargo
+        keywords = field("keywords") ?? base.keywords
+        ednote = field("ednote") ?? base.ednote
+        body = field("body") ?? base.body
+        pictures = base.pictures.enumerated().map { i, old in
             PictureFields(
-                caption: field("picture_\(i)_caption"), creditline: field("picture_\(i)_creditline"),
-                alt: field("picture_\(i)_alt"))
+                caption: field("picture_\(i)_caption") ?? old.caption,
+                creditline: field("picture_\(i)_creditline") ?? old.creditline, alt: field("picture_\(i)_alt") ?? old.alt)
         }
     }
 
@@ -138,6 +139,26 @@ struct StoryForm: Equatable {
         }
         if !errors.isEmpty { throw WiredeskError.invalid(errors) }
         return content
+    }
+
+    static var texts: [WritableKeyPath<StoryForm, String>] {
+        [
+        \.headline, \.slug, \.standfirst, \.datelinePlace, \.datelineDate, \.source, \.bylines, \.creditline, \.urgency,
+        \.embargo, \.keywords, \.ednote, \.body,
+        ]
+    }
+
+    /// Three ways, field by field: what this form changed since `base`, over `current`.
+    func rebased(from base: StoryForm, onto current: StoryForm) -> StoryForm {
+        var result = current
+        for path in Self.texts where self[keyPath: path] != base[keyPath: path] { result[keyPath: path] = self[keyPath: path] }
+        let pictureTexts: [WritableKeyPath<PictureFields, String>] = [\.caption, \.creditline, \.alt]
+        for i in result.pictures.indices where i < pictures.count && i < base.pictures.count {
+            for path in pictureTexts where pictures[i][keyPath: path] != base.pictures[i][keyPath: path] {
+                result.pictures[i][keyPath: path] = pictures[i][keyPath: path]
+            }
+        }
+        return result
     }
 
     /// Paragraphs separated by a blank line; a paragraph that starts with `## ` is a crosshead.

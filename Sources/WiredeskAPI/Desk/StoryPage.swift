@@ -156,14 +156,14 @@ struct StoryPage {
         let principal = try DeskScope.principal
         let form = DeskScope.form
         let story = try await read(id)
-        var state = State()
-        state.form = StoryForm(form, pictureCount: story.content.pictures.count)
-        state.correctionNote = form["correction_note"] ?? ""
         guard let version = form["version"].flatMap({ Int($0) }) else {
             throw WiredeskError.malformed(field: "version", "the form has no version: reload the page")
         }
+        var state = State()
+        state.correctionNote = form["correction_note"] ?? ""
         do {
             guard version == story.version else { throw WiredeskError.staleVersion(expected: version, current: story.version) }
+            state.form = StoryForm(form, over: StoryForm(story.content))
             let content = try state.form!.applied(to: story.content)
             let patch = try StoryForm.patch(from: story.content, to: content)
             if story.state == .published {
@@ -175,9 +175,15 @@ struct StoryPage {
             _ = try await stories.edit(id, patch: patch, ifVersion: version, by: principal, logger: RequestScope.logger)
             return DeskPages.redirect("/desk/stories/\(Self.text(id))?done=saved")
         } catch let error as WiredeskError where error.currentVersion != nil {
-            // Someone saved first: show what they changed since this editor's version, keep what
-            // this editor typed, and let a second save replace theirs knowingly.
-            state.conflict = try await changes(of: id, since: version, to: try await read(id).content)
+            // Someone saved first. The form keeps what this editor changed since the version they
+            // loaded, over the story as it is now; the page shows what the others changed. Saving
+            // again then replaces only what this editor changed, knowingly.
+            let now = try await read(id).content
+            let base =
+                try await Revisions.content(asOf: version, of: id, database: database, logger: RequestScope.logger) ?? now
+            let typed = StoryForm(form, over: StoryForm(base))
+            state.form = typed.rebased(from: StoryForm(base), onto: StoryForm(now))
+            state.conflict = try await changes(from: base, to: now)
             return try await render(id, state, status: .conflict)
         } catch let error as WiredeskError where error.kind == .validation || error.kind == .malformed {
             for field in error.fields where state.formErrors[StoryForm.control(for: field.field)] == nil {
@@ -319,9 +325,8 @@ struct StoryPage {
             ])
     }
 
-    /// What others changed between `version` and the story as it is now, field by field.
-    private func changes(of id: UUID, since version: Int, to now: StoryContent) async throws -> [Change] {
-        let before = try await Revisions.content(asOf: version, of: id, database: database, logger: RequestScope.logger) ?? now
+    /// What others changed between the version an editor loaded and the story as it is now.
+    private func changes(from before: StoryContent, to now: StoryContent) async throws -> [Change] {
         let diff = try await Offload.run { FieldDiff.between(try JSONValue(encoding: before), try JSONValue(encoding: now)) }
         return diff.prefix(100).map { Change(field: $0.field, before: Self.show($0.from), now: Self.show($0.to)) }
     }

@@ -7,6 +7,11 @@ public enum WordDiff {
     public struct Run: Equatable, Sendable {
         public var text: String
         public var changed: Bool
+
+        public init(text: String, changed: Bool) {
+            self.text = text
+            self.changed = changed
+        }
     }
 
     public static let maximumWords = 1500
