@@ -157,7 +157,7 @@ struct StoryCommand: AsyncParsableCommand {
                 page as GET /v1/stories answers it.
                 """)
         @OptionGroup var filters: StoryFilters
-        @Option(help: "Order: newest, updated or rank (default: rank with --q, newest without).") var order: String?
+        @Option(help: "Order: newest, updated, rank or urgent (default: rank with --q, newest without).") var order: String?
         @Flag(help: "Whole stories instead of summaries.") var full = false
         @Option(help: "At most this many (1-500).") var limit = 50
         @Option(help: "Continue after this cursor (printed at the end of a full page).") var cursor: String?

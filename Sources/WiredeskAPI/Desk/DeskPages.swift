@@ -103,7 +103,11 @@ struct DeskErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as WiredeskError {
             return DeskPages.error(error)
         } catch let error as any HTTPResponseError where error.status.code < 500 {
-            return DeskPages.error(WiredeskError(error.status == .notFound ? .notFound : .malformed, error.status.reasonPhrase))
+            // The framework's own refusals (a body over the limit): their status, as a page.
+            return DeskPages.render(
+                DeskPages.ErrorView(
+                    chrome: .init(error.status.reasonPhrase), heading: "That did not work",
+                    message: error.status.reasonPhrase, rule: nil), "error", status: error.status)
         } catch {
             RequestScope.logger.error("desk request failed", metadata: ["error": "\(error)"])
             return DeskPages.render(
