@@ -1,6 +1,8 @@
 -- The web desk (/desk): passwords and browser sessions, sign-in throttling, who has a story open,
--- the desk's internal comments, and a notification for every story change so that an open queue
--- updates itself. All of it lives here, so that every server behind a balancer shares it.
+-- and the desk's internal comments. All of it lives here, so that every server behind a balancer
+-- shares it. (Open queues learn of story changes by looking at `stories_updated` once a second,
+-- StoryWatcher.swift, not by NOTIFY: a transaction that notifies takes a lock that every other
+-- notifying commit in the cluster waits for, and story writes are the hot path.)
 -- App role (:"app_role"): sets password hashes (UPDATE on users, as before); keeps sessions,
 -- throttle counters and presence (SELECT, INSERT, UPDATE, DELETE); reads and adds comments, which
 -- no one may change or remove.
@@ -60,20 +62,6 @@ CREATE INDEX story_comments_story ON story_comments (story_id, id);
 CREATE TRIGGER story_comments_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON story_comments
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_history_change();
-
--- Every committed story change tells listeners on `wiredesk_stories` which story and where it is
--- now (delivered at commit, not at all on rollback); open queues reload (StoryWatcher.swift).
-CREATE FUNCTION notify_story() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('wiredesk_stories',
-        json_build_object('id', NEW.id, 'state', NEW.state, 'version', NEW.version)::text);
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER stories_notify
-    AFTER INSERT OR UPDATE ON stories
-    FOR EACH ROW EXECUTE FUNCTION notify_story();
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON desk_sessions, sign_in_attempts, story_presence TO :"app_role";
 GRANT SELECT, INSERT ON story_comments TO :"app_role";

@@ -98,7 +98,7 @@ public func buildApplication(_ settings: ServerSettings, logger: Logger) throws 
     let feed = FeedStore(database: database)
     let watcher = FeedWatcher(feed: feed, url: settings.database, logger: logger)
     FeedRoutes(feed: feed, watcher: watcher, streams: FeedStreams(limits: settings.feedStreams)).register(on: router)
-    let stories = StoryWatcher(url: settings.database, logger: logger)
+    let stories = StoryWatcher(database: database, logger: logger)
     DeskRoutes(
         database: database, sessions: SessionStore(database: database, limits: settings.signIn), watcher: stories,
         publicURL: settings.publicURL

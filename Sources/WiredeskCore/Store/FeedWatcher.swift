@@ -130,12 +130,24 @@ public final class FeedWatcher: Service, Sendable {
 
     /// Listens for notifications on a connection of its own, connecting again after a failure.
     private func listen(_ look: AsyncStream<Void>.Continuation) async {
-        await Listener.listen(
-            on: Self.channel, url: url, logger: logger,
-            connected: { look.yield() },  // entries may have come while nobody listened
-            notified: { _ in
-                state.withLock { $0.eager = (.now + Self.tick, Self.tick) }
-                look.yield()
-            })
+        while !Task.isCancelled {
+            var connection: PostgresConnection?
+            do {
+                let opened = try await url.connect(logger: logger)
+                connection = opened
+                try await opened.listen(on: Self.channel) { notifications in
+                    look.yield()  // entries may have come while nobody listened
+                    for try await _ in notifications {
+                        state.withLock { $0.eager = (.now + Self.tick, Self.tick) }
+                        look.yield()
+                    }
+                }
+            } catch where !Task.isCancelled {
+                logger.warning(
+                    "feed notifications lost; looking every \(poll) until they are back", metadata: ["error": "\(error)"])
+            } catch {}
+            try? await connection?.close()
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 }

@@ -4,12 +4,21 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// Tells the open desk queues in this process when a story changed, whichever server changed it:
-/// every committed story change notifies channel `wiredesk_stories` with the story's id, state and
-/// version as JSON (migration 0018), and the watcher hands that text to each reader.
+/// Tells the open desk queues in this process when stories change, whichever server changed them.
+///
+/// While anyone listens, the watcher looks once a `poll` at the stories changed in the last
+/// `window` (the `stories_updated` index) and hands each reader the ones it has not seen, as
+/// `{"id":…,"state":…,"version":…}`. Looking back a window, not from the last change seen, finds
+/// a change whose transaction began before others but committed after them. No NOTIFY: a
+/// notifying commit takes a lock that every other notifying commit in the cluster waits for, and
+/// story writes are the hot path. One query a second per server, and none while no queue is open.
 public final class StoryWatcher: Service, Sendable {
-    private let url: DatabaseURL
+    private let database: Database
+    private let poll: Duration
     private let logger: Logger
+    static let window: Duration = .seconds(10)
+    /// Changes handed on per look at most: a bulk change of thousands reloads a queue once anyway.
+    static let batch = 500
 
     private struct State {
         var readers: [UInt64: AsyncStream<String>.Continuation] = [:]
@@ -18,10 +27,10 @@ public final class StoryWatcher: Service, Sendable {
     }
 
     private let state = Mutex(State())
-    static let channel = "wiredesk_stories"
 
-    public init(url: DatabaseURL, logger: Logger) {
-        self.url = url
+    public init(database: Database, poll: Duration = .seconds(1), logger: Logger) {
+        self.database = database
+        self.poll = poll
         self.logger = logger
     }
 
@@ -47,11 +56,25 @@ public final class StoryWatcher: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            await Listener.listen(
-                on: Self.channel, url: self.url, logger: self.logger, connected: {},
-                notified: { payload in
-                    for reader in self.state.withLock({ Array($0.readers.values) }) { reader.yield(payload) }
-                })
+            // The (id, version) pairs of the window as last seen; nil while nobody listens, so that
+            // the first look after someone starts listening only takes note.
+            var seen: Set<String>?
+            while !Task.isCancelled {
+                try? await Task.sleep(for: self.poll)
+                let readers = self.state.withLock { Array($0.readers.values) }
+                guard !readers.isEmpty else {
+                    seen = nil
+                    continue
+                }
+                guard let recent = try? await self.recent() else { continue }
+                let keys = Set(recent.map(\.key))
+                if let before = seen {
+                    for change in recent where !before.contains(change.key) {
+                        for reader in readers { reader.yield(change.json) }
+                    }
+                }
+                seen = keys
+            }
         }
         let readers = state.withLock { state in
             state.stopped = true
@@ -59,5 +82,19 @@ public final class StoryWatcher: Service, Sendable {
             return Array(state.readers.values)
         }
         for reader in readers { reader.finish() }
+    }
+
+    private func recent() async throws -> [(key: String, json: String)] {
+        let rows = try await database.rows(
+            """
+            SELECT id, version, json_build_object('id', id, 'state', state, 'version', version)::text FROM stories
+            WHERE updated_at > now() - \(Double(Self.window.components.seconds))::float8 * interval '1 second'
+            ORDER BY updated_at, id LIMIT \(Self.batch)
+            """,
+            logger: logger)
+        return try rows.map { row in
+            let (id, version, json) = try row.decode((UUID, Int, String).self)
+            return ("\(id)@\(version)", json)
+        }
     }
 }
