@@ -94,18 +94,27 @@ class Client:
         _, status, _, payload = self.request("GET", "/desk/signin")
         found = re.search(rb'<input type="hidden" name="csrf" value="([^"]+)">', payload)
         if status != 200 or not found or "wd_csrf" not in self.cookies:
-            raise SystemExit(f"desk: GET /desk/signin gave {status} without a csrf cookie and field: {payload[:300]!r}")
+            raise SystemExit(f"desk: GET /desk/signin gave {status} without a csrf cookie and field: {gist(payload)!r}")
         form = urllib.parse.urlencode({"username": user, "password": password, "csrf": found.group(1).decode(),
                                        "next": "/desk"})
         _, status, headers, payload = self.request(
             "POST", "/desk/signin", body=form, headers={"Content-Type": "application/x-www-form-urlencoded"})
         if status != 303 or "wd_session" not in self.cookies:
             raise SystemExit(f"desk: signing in as {user} gave {status}, cookies {sorted(self.cookies)}: "
-                             f"{payload[:300]!r}")
+                             f"{gist(payload)!r}")
 
     def note(self, text):
         if len(self.error_samples) < 10:
             self.error_samples.append(text)
+
+
+def gist(payload):
+    """What a page says, for an error sample: its title and the start of its main text."""
+    text = payload.decode("utf-8", "replace")
+    title = re.search(r"<title>(.*?)</title>", text, re.S)
+    main = re.search(r"<main[^>]*>(.*)", text, re.S)
+    words = " ".join(re.sub(r"<[^>]+>", " ", main.group(1) if main else text).split())
+    return ((title.group(1).strip() + ": ") if title else "") + words[:200]
 
 
 class Kind:
@@ -120,11 +129,11 @@ class Kind:
         self.sizes.append(len(payload))
         problem = None
         if status != 200:
-            problem = f"{status} {payload[:300]!r}"
+            problem = f"{status} {gist(payload)!r}"
         elif not (headers.get("Content-Type") or "").startswith("text/html"):
             problem = f"200 as {headers.get('Content-Type')!r}"
         elif not self.marker(payload):
-            problem = f"200 without the {self.name} page's markup: ...{payload[-300:]!r}"
+            problem = f"200 without the {self.name} page's markup: {gist(payload)!r}"
         if problem:
             self.errors += 1
             client.note(f"{self.name}: GET {path}: {problem}")
