@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Synchronization
 import Testing
 import WiredeskTestSupport
 
@@ -96,6 +97,31 @@ import WiredeskTestSupport
             let actions = try await newsroom.client.query("SELECT action FROM audit_events WHERE actor = 'pat' ORDER BY id")
                 .collect().map { try $0.decode(String.self) }
             #expect(actions == ["signin", "signout"])
+        }
+    }
+
+    /// bcrypt has a thread of its own: a burst of sign-ins does not queue the story writes that
+    /// prepare their statements off the event loops (within the ingest's transaction, too) behind
+    /// a second of hashing. (On the shared threads, the create below came after every hash.)
+    @Test func passwordHashesDoNotHoldUpStoryWrites() async throws {
+        try await Newsroom.with { newsroom in
+            final class Count: Sendable { let value = Atomic<Int>(0) }
+            let hashed = Count()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await newsroom.users.setPassword(
+                            of: "ed", to: "a burst of passwords", by: newsroom.admin, logger: newsroom.logger)
+                        hashed.value.add(1, ordering: .relaxed)
+                    }
+                }
+                // Once the hashes are queued, a story is written.
+                try await Task.sleep(for: .milliseconds(100))
+                _ = try await newsroom.story()
+                let done = hashed.value.load(ordering: .relaxed)
+                #expect(done < 8, "the create waited for \(done) password hashes")
+                try await group.waitForAll()
+            }
         }
     }
 

@@ -23,13 +23,18 @@ public enum Offload {
     /// in full flow never holds up an editor's write.
     public enum Lane: Sendable {
         case general, ingest
+        /// bcrypt, a quarter of a second a hash by design: one thread of its own, so that sign-ins
+        /// (or a flood of guesses) never hold up a write waiting on `general` inside its transaction,
+        /// and take at most one core.
+        case passwords
     }
 
     private static let general = start()
     private static let ingest = start()
+    private static let passwords = start(threads: 1)
 
-    private static func start() -> NIOThreadPool {
-        let pool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
+    private static func start(threads: Int = max(2, System.coreCount)) -> NIOThreadPool {
+        let pool = NIOThreadPool(numberOfThreads: threads)
         pool.start()
         return pool
     }
@@ -38,7 +43,13 @@ public enum Offload {
     public static func run<T: Sendable>(
         _ lane: Lane = .general, _ work: @escaping @Sendable () throws -> T
     ) async throws -> T {
-        try await (lane == .ingest ? ingest : general).runIfActive {
+        let pool =
+            switch lane {
+            case .general: general
+            case .ingest: ingest
+            case .passwords: passwords
+            }
+        return try await pool.runIfActive {
             lowerPriority()
             return try work()
         }

@@ -165,7 +165,7 @@ public struct UserStore: Sendable {
         guard !password.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw WiredeskError.invalid(field: "password", "a password has no control characters (a line break, a tab)")
         }
-        let hash = try await Offload.run { Bcrypt.hash(password, cost: Self.bcryptCost) }
+        let hash = try await Offload.run(.passwords) { Bcrypt.hash(password, cost: Self.bcryptCost) }
         try await database.transaction(logger: logger) { connection in
             let rows = try await connection.rows(
                 "UPDATE users SET password_hash = \(hash), password_changed_at = now() WHERE name = \(name) RETURNING name",
@@ -187,7 +187,7 @@ public struct UserStore: Sendable {
             "SELECT role, disabled_at IS NULL, password_hash FROM users WHERE name = \(name)", logger: logger)
         let found = try rows.first?.decode((String, Bool, String?).self)
         let hash = found?.2
-        let matches = try await Offload.run {
+        let matches = try await Offload.run(.passwords) {
             // The decoy is made here on first use, off the event loops, like every other hash.
             let checked = Bcrypt.verify(password, hash: hash ?? Self.decoyHash)
             return checked && password.utf8.count <= Self.passwordBytes.upperBound && !password.utf8.contains(0)
