@@ -94,7 +94,7 @@ struct DeskRoutes {
         let form = DeskScope.form
         let logger = RequestScope.logger
         guard let sent = form["csrf"], let expected = request.cookies[DeskCookie.signIn]?.value,
-            DeskSessionMiddleware<WiredeskRequestContext>.same(sent, expected)
+            RandomSecret.same(sent, expected)
         else {
             return signInPage(request, error: "The sign-in form had expired. Please try again.", status: .forbidden)
         }

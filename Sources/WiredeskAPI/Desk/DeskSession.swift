@@ -81,7 +81,7 @@ struct DeskSessionMiddleware<Context: RequestContext & RemoteAddressContext>: Ro
             guard let session = scope.session else { return Self.signInFirst(request) }
             if request.method == .post {
                 let sent = scope.form["csrf"] ?? request.headers[.csrfToken]
-                guard let sent, Self.same(sent, session.csrf) else {
+                guard let sent, RandomSecret.same(sent, session.csrf) else {
                     throw WiredeskError(
                         .forbidden, "this form has expired or did not come from the desk: reload the page and try again",
                         rule: "desk.csrf")
@@ -124,13 +124,6 @@ struct DeskSessionMiddleware<Context: RequestContext & RemoteAddressContext>: Ro
         guard origin == expected else {
             throw WiredeskError(.forbidden, "this form was posted from another site (\(origin.prefix(100)))", rule: "desk.origin")
         }
-    }
-
-    /// Compared in time that does not depend on where they differ.
-    static func same(_ a: String, _ b: String) -> Bool {
-        let (x, y) = (Array(a.utf8), Array(b.utf8))
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
     }
 }
 

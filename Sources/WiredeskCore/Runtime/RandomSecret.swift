@@ -12,6 +12,13 @@ public enum RandomSecret {
             .replacingOccurrences(of: "=", with: "")
     }
 
+    /// Whether two secrets are the same, in a time that does not depend on where they differ.
+    public static func same(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (Array(a.utf8), Array(b.utf8))
+        guard x.count == y.count else { return false }
+        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
     /// Whether `text` has the shape `make` gives: checked before a value from a client is looked up.
     public static func isWellFormed(_ text: some StringProtocol) -> Bool {
         text.utf8.count == 43

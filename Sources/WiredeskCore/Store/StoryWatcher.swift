@@ -6,12 +6,13 @@ import Synchronization
 
 /// Tells the open desk queues in this process when stories change, whichever server changed them.
 ///
-/// While anyone listens, the watcher looks once a `poll` at the stories changed in the last
-/// `window` (the `stories_updated` index) and hands each reader the ones it has not seen, as
+/// The watcher looks once a `poll` at the stories changed in the last `window` (the
+/// `stories_updated` index) and hands each reader the ones it had not seen, as
 /// `{"id":…,"state":…,"version":…}`. Looking back a window, not from the last change seen, finds
-/// a change whose transaction began before others but committed after them. No NOTIFY: a
+/// a change whose transaction began before others but committed after them; looking whether or
+/// not anyone listens means a reader hears every change committed after it came. No NOTIFY: a
 /// notifying commit takes a lock that every other notifying commit in the cluster waits for, and
-/// story writes are the hot path. One query a second per server, and none while no queue is open.
+/// story writes are the hot path. One indexed query a second per server.
 public final class StoryWatcher: Service, Sendable {
     private let database: Database
     private let poll: Duration
@@ -56,24 +57,17 @@ public final class StoryWatcher: Service, Sendable {
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            // The (id, version) pairs of the window as last seen; nil while nobody listens, so that
-            // the first look after someone starts listening only takes note.
-            var seen: Set<String>?
+            // The (id, version) pairs of the window as last seen. (A reader of the server's first
+            // second hears the changes of the ten before it too: one reload more.)
+            var seen: Set<String> = []
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.poll)
-                let readers = self.state.withLock { Array($0.readers.values) }
-                guard !readers.isEmpty else {
-                    seen = nil
-                    continue
-                }
                 guard let recent = try? await self.recent() else { continue }
-                let keys = Set(recent.map(\.key))
-                if let before = seen {
-                    for change in recent where !before.contains(change.key) {
-                        for reader in readers { reader.yield(change.json) }
-                    }
+                let readers = self.state.withLock { Array($0.readers.values) }
+                for change in recent where !seen.contains(change.key) {
+                    for reader in readers { reader.yield(change.json) }
                 }
-                seen = keys
+                seen = Set(recent.map(\.key))
             }
         }
         let readers = state.withLock { state in
