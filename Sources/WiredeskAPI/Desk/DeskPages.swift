@@ -27,9 +27,12 @@ enum DeskPages {
         return library
     }()
 
-    /// A page or a fragment. Pages are never cached: they hold what one user may see now.
-    static func render(_ view: Any, _ template: String, status: HTTPResponse.Status = .ok) -> Response {
-        let html = library.render(view, withTemplate: template) ?? ""
+    /// A page or a fragment. Pages are never cached: they hold what one user may see now. Rendered
+    /// off the event loops: a story page is tens of thousands of lookups by reflection.
+    static func render<View: Sendable>(_ view: View, _ template: String, status: HTTPResponse.Status = .ok) async throws
+        -> Response
+    {
+        let html = try await Offload.run { library.render(view, withTemplate: template) ?? "" }
         return Response(
             status: status, headers: headers(contentType: "text/html; charset=utf-8"),
             body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -73,7 +76,7 @@ enum DeskPages {
     }
 
     /// An error as a page: what went wrong and the rule that refused, in words the desk uses.
-    static func error(_ error: WiredeskError) -> Response {
+    static func error(_ error: WiredeskError) async throws -> Response {
         let problem = Problem(error)
         let heading =
             switch error.kind {
@@ -84,7 +87,7 @@ enum DeskPages {
             case .unavailable: "The desk is unavailable"
             default: "That did not work"
             }
-        var response = render(
+        var response = try await render(
             ErrorView(chrome: Chrome(heading), heading: heading, message: error.message, rule: error.rule), "error",
             status: HTTPResponse.Status(code: problem.status))
         for field in problem.headers { response.headers.append(field) }
@@ -101,16 +104,16 @@ struct DeskErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as WiredeskError {
-            return DeskPages.error(error)
+            return try await DeskPages.error(error)
         } catch let error as any HTTPResponseError where error.status.code < 500 {
             // The framework's own refusals (a body over the limit): their status, as a page.
-            return DeskPages.render(
+            return try await DeskPages.render(
                 DeskPages.ErrorView(
                     chrome: .init(error.status.reasonPhrase), heading: "That did not work",
                     message: error.status.reasonPhrase, rule: nil), "error", status: error.status)
         } catch {
             RequestScope.logger.error("desk request failed", metadata: ["error": "\(error)"])
-            return DeskPages.render(
+            return try await DeskPages.render(
                 DeskPages.ErrorView(
                     chrome: .init("Error"), heading: "Something went wrong", message: "The error is in the server's log.",
                     rule: nil), "error", status: .internalServerError)

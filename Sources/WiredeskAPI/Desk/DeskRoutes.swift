@@ -30,7 +30,7 @@ struct DeskRoutes {
         let open = router.group("desk")
             .add(middleware: DeskErrorMiddleware())
             .add(middleware: DeskSessionMiddleware(sessions: sessions, required: false, publicURL: publicURL))
-        open.get("signin") { request, _ in self.signInPage(request) }
+        open.get("signin") { request, _ in try await self.signInPage(request) }
         open.post("signin") { request, _ in try await self.signIn(request) }
         open.get("static/desk.css") { _, _ in Self.asset(PackageResources.desk_css, "text/css; charset=utf-8") }
         open.get("static/desk.js") { _, _ in Self.asset(PackageResources.desk_js, "text/javascript; charset=utf-8") }
@@ -78,13 +78,13 @@ struct DeskRoutes {
     }
 
     private func signInPage(_ request: Request, username: String = "", error: String? = nil, status: HTTPResponse.Status = .ok)
-        -> Response
+        async throws -> Response
     {
         let csrf = (request.cookies[DeskCookie.signIn]?.value).flatMap { RandomSecret.isWellFormed($0) ? $0 : nil }
             ?? RandomSecret.make()
         let query = try? QueryItems(request.uri)
         let next = Self.safeNext(DeskScope.form["next"] ?? query?["next"])
-        var response = DeskPages.render(
+        var response = try await DeskPages.render(
             SignInView(csrf: csrf, next: next, username: username, error: error), "signin", status: status)
         response.setCookie(cookie(DeskCookie.signIn, csrf, maxAge: 3600))
         return response
@@ -96,7 +96,7 @@ struct DeskRoutes {
         guard let sent = form["csrf"], let expected = request.cookies[DeskCookie.signIn]?.value,
             RandomSecret.same(sent, expected)
         else {
-            return signInPage(request, error: "The sign-in form had expired. Please try again.", status: .forbidden)
+            return try await signInPage(request, error: "The sign-in form had expired. Please try again.", status: .forbidden)
         }
         let username = form["username"] ?? ""
         do {
@@ -113,7 +113,7 @@ struct DeskRoutes {
             response.setCookie(cookie(DeskCookie.signIn, "", maxAge: 0))
             return response
         } catch let error as WiredeskError where error.kind == .unauthenticated || error.kind == .throttled {
-            var response = signInPage(
+            var response = try await signInPage(
                 request, username: username, error: error.message,
                 status: error.kind == .throttled ? .tooManyRequests : .unauthorized)
             if let wait = error.retryAfter { response.headers[.retryAfter] = String(wait) }

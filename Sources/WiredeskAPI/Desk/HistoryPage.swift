@@ -87,7 +87,7 @@ struct HistoryPage {
             more: page.next != nil,
             revisions: options(selected: revisions.count > 1 ? revisions[revisions.count - 2].number : revisions.first?.number),
             toRevisions: options(selected: revisions.last?.number), comparable: !revisions.isEmpty)
-        return DeskPages.render(view, "history")
+        return try await DeskPages.render(view, "history")
     }
 
     func diff(_ id: UUID, query: QueryItems) async throws -> Response {
@@ -106,7 +106,7 @@ struct HistoryPage {
             }
         }
         let title = story.content.headline ?? "Untitled story"
-        return DeskPages.render(
+        return try await DeskPages.render(
             DiffView(
                 chrome: .init("Revision \(from) → \(to) — \(title)"), id: StoryPage.text(id), title: title, from: from,
                 to: to, rows: rows, empty: rows.isEmpty), "diff")

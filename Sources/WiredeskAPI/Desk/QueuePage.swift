@@ -142,12 +142,12 @@ struct QueuePage {
                 Option(value: "urgent", label: "Most urgent first", selected: filters.order == "urgent"),
             ],
             results: results)
-        return DeskPages.render(view, "queue")
+        return try await DeskPages.render(view, "queue")
     }
 
     func results(_ uri: URI) async throws -> Response {
         let results = try await results(try Filters(uri), by: try DeskScope.principal)
-        return DeskPages.render(results, "queue_results")
+        return try await DeskPages.render(results, "queue_results")
     }
 
     private func results(_ filters: Filters, by principal: Principal) async throws -> Results {
@@ -158,9 +158,10 @@ struct QueuePage {
         let page = try await StorySearch(database: database).page(
             query, after: cursor, limit: Self.pageSize, full: query.text == nil, by: principal,
             logger: RequestScope.logger)
-        let decoder = JSONCoding.decoder()
-        let rows = try page.items.map { item in
-            Self.row(try decoder.decode(Item.self, from: Data(item.readableBytesView)))
+        let items = page.items
+        let rows = try await Offload.run {
+            let decoder = JSONCoding.decoder()
+            return try items.map { Self.row(try decoder.decode(Item.self, from: Data($0.readableBytesView))) }
         }
         let tab = Self.tabs.first { $0.0 == filters.state }?.1 ?? ""
         return Results(

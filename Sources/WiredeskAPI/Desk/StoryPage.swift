@@ -239,7 +239,7 @@ struct StoryPage {
         _ = try await read(id)
         let others = try await PresenceStore(database: database).here(
             id, by: try DeskScope.principal, logger: RequestScope.logger)
-        return DeskPages.render(Presence(others: others, nobody: others.isEmpty), "presence")
+        return try await DeskPages.render(Presence(others: others, nobody: others.isEmpty), "presence")
     }
 
     // MARK: Rendering
@@ -281,7 +281,7 @@ struct StoryPage {
                 CommentView(author: $0.author, time: DeskFormat.time($0.createdAt), iso: JSONCoding.formatDate($0.createdAt), text: $0.text)
             },
             noComments: comments.isEmpty, commentError: state.commentError, comment: state.comment, presence: Presence(others: others, nobody: others.isEmpty))
-        return DeskPages.render(view, "story", status: status)
+        return try await DeskPages.render(view, "story", status: status)
     }
 
     private static func fields(_ form: StoryForm, errors e: [String: String]) -> [Field] {
