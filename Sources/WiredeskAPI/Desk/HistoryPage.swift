@@ -114,22 +114,6 @@ struct HistoryPage {
 
     /// Runs as HTML, the changed ones in `tag`: the only markup in the text is ours.
     static func html(_ runs: [WordDiff.Run], tag: String) -> String {
-        runs.map { $0.changed ? "<\(tag)>\(escape($0.text))</\(tag)>" : escape($0.text) }.joined()
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
+        runs.map { $0.changed ? "<\(tag)>\(HTMLText.escape($0.text))</\(tag)>" : HTMLText.escape($0.text) }.joined()
     }
 }

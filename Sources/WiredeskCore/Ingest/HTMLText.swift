@@ -2,8 +2,23 @@ import Foundation
 
 /// Agency bodies in HTML (ninjs `text/html`, `application/xhtml+xml`) as paragraphs and
 /// crossheads. Only what a story body holds is kept: block boundaries, headings, text; markup and
-/// scripts are dropped, entities decoded.
-enum HTMLText {
+/// scripts are dropped, entities decoded. And text written into HTML (`escape`).
+public enum HTMLText {
+    /// Text as HTML element content or a double-quoted attribute value.
+    public static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
     /// Read as UTF-8 bytes, once through, with plain indices: `<`, `>`, `&` and `;` are single
     /// bytes, so no character is decoded to be compared, no part of the document is scanned twice,
     /// and a megabyte of tags costs no more than a megabyte of text.

@@ -152,23 +152,9 @@ public enum Ninjs {
 
     static func html(_ body: [BodyBlock]) -> String {
         body.map { block in
-            let text = escape(block.text)
+            let text = HTMLText.escape(block.text)
             return block.kind == .crosshead ? "<h2>\(text)</h2>" : "<p>\(text)</p>"
         }.joined()
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     // MARK: Import

@@ -21,9 +21,6 @@ public final class FeedWatcher: Service, Sendable {
 
     private struct State {
         var head: FeedStore.Cursor?
-        var readers: [UInt64: AsyncStream<Void>.Continuation] = [:]
-        var nextReader: UInt64 = 0
-        var stopped = false
         /// When to look next, and the wait after that, since a notification came: its entry may
         /// wait for older transactions to end.
         var eager: (next: ContinuousClock.Instant, step: Duration)?
@@ -31,6 +28,7 @@ public final class FeedWatcher: Service, Sendable {
     }
 
     private let state = Mutex(State())
+    private let readers = Subscribers<Void>(buffering: .bufferingNewest(1))
 
     /// The finest the watcher looks, and its first look again after a notification.
     static let tick: Duration = .milliseconds(25)
@@ -48,22 +46,7 @@ public final class FeedWatcher: Service, Sendable {
     /// released feed moves on; several moves while the reader is busy are one. Finishes when the
     /// watcher stops (the server is shutting down).
     public func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { state -> UInt64? in
-            guard !state.stopped else { return nil }
-            state.nextReader += 1
-            state.readers[state.nextReader] = continuation
-            return state.nextReader
-        }
-        guard let id else {
-            continuation.finish()
-            return stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.readers.removeValue(forKey: id) }
-        }
-        continuation.yield()
-        return stream
+        readers.stream(startingWith: ())
     }
 
     /// Where the released feed ended when the watcher last looked.
@@ -86,12 +69,7 @@ public final class FeedWatcher: Service, Sendable {
 
     /// Stops: every reader's changes finish.
     func stop() {
-        let readers = state.withLock { state in
-            state.stopped = true
-            defer { state.readers = [:] }
-            return Array(state.readers.values)
-        }
-        for reader in readers { reader.finish() }
+        readers.finish()
     }
 
     private func lookAtHead() async {
@@ -103,12 +81,12 @@ public final class FeedWatcher: Service, Sendable {
             logger.debug("cannot read where the feed ends", metadata: ["error": "\(error)"])
             return
         }
-        let readers = state.withLock { state -> [AsyncStream<Void>.Continuation] in
-            guard state.head != head else { return [] }
+        let moved = state.withLock { state in
+            guard state.head != head else { return false }
             state.head = head
-            return Array(state.readers.values)
+            return true
         }
-        for reader in readers { reader.yield() }
+        if moved { readers.send(()) }
     }
 
     private func ticks(_ look: AsyncStream<Void>.Continuation) async {

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
-import Synchronization
 
 /// Tells the open desk queues in this process when stories change, whichever server changed them.
 ///
@@ -21,13 +20,7 @@ public final class StoryWatcher: Service, Sendable {
     /// Changes handed on per look at most: a bulk change of thousands reloads a queue once anyway.
     static let batch = 500
 
-    private struct State {
-        var readers: [UInt64: AsyncStream<String>.Continuation] = [:]
-        var nextReader: UInt64 = 0
-        var stopped = false
-    }
-
-    private let state = Mutex(State())
+    private let readers = Subscribers<String>(buffering: .bufferingNewest(16))
 
     public init(database: Database, poll: Duration = .seconds(1), logger: Logger) {
         self.database = database
@@ -38,21 +31,7 @@ public final class StoryWatcher: Service, Sendable {
     /// Each change's JSON, from now until the watcher stops. A reader that falls behind keeps the
     /// latest changes (a queue reloads whole, so the newest one is what matters).
     public func changes() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(16))
-        let id = state.withLock { state -> UInt64? in
-            guard !state.stopped else { return nil }
-            state.nextReader += 1
-            state.readers[state.nextReader] = continuation
-            return state.nextReader
-        }
-        guard let id else {
-            continuation.finish()
-            return stream
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.readers.removeValue(forKey: id) }
-        }
-        return stream
+        readers.stream()
     }
 
     public func run() async throws {
@@ -63,19 +42,11 @@ public final class StoryWatcher: Service, Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: self.poll)
                 guard let recent = try? await self.recent() else { continue }
-                let readers = self.state.withLock { Array($0.readers.values) }
-                for change in recent where !seen.contains(change.key) {
-                    for reader in readers { reader.yield(change.json) }
-                }
+                for change in recent where !seen.contains(change.key) { self.readers.send(change.json) }
                 seen = Set(recent.map(\.key))
             }
         }
-        let readers = state.withLock { state in
-            state.stopped = true
-            defer { state.readers = [:] }
-            return Array(state.readers.values)
-        }
-        for reader in readers { reader.finish() }
+        readers.finish()
     }
 
     private func recent() async throws -> [(key: String, json: String)] {
